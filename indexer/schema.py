@@ -1,0 +1,123 @@
+"""The Whoosh schema and how an Article becomes one index document.
+
+Text is indexed three ways (see analysis.py) for title and body. Facet values
+are indexed as keywords (for filtering) and also kept in one column per facet
+(`facet_<name>`, values joined by FACET_SEP) so counts can be computed from
+arrays loaded once per searcher instead of re-reading stored documents.
+`body_spans` stores the original-text offsets of every body word, which is
+what snippets and highlighting use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from array import array
+
+from whoosh import columns, fields
+
+from .analysis import folded_syllables_analyzer, folded_words_analyzer, words_analyzer
+from .article import Article
+from .segment import segment
+
+FACETS = ("province", "district", "commune", "province_2025", "directive", "year")
+FACET_SEP = "\x1f"
+#: Bump when the schema or the analysis changes: the indexer then rebuilds.
+SCHEMA_VERSION = 1
+
+
+def build_schema() -> fields.Schema:
+    words = words_analyzer()
+    folded_words = folded_words_analyzer()
+    syllables = folded_syllables_analyzer()
+    facet_fields = {
+        name: fields.KEYWORD(stored=False, commas=True, lowercase=False, scorable=False)
+        for name in FACETS
+    }
+    facet_columns = {
+        f"facet_{name}": fields.COLUMN(columns.VarBytesColumn()) for name in FACETS
+    }
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        source=fields.ID(stored=True),
+        content_hash=fields.STORED(),
+        title=fields.TEXT(analyzer=words, stored=True, field_boost=1.0),
+        title_f=fields.TEXT(analyzer=folded_words),
+        title_s=fields.TEXT(analyzer=syllables),
+        body=fields.TEXT(analyzer=words, stored=True),
+        body_f=fields.TEXT(analyzer=folded_words),
+        body_s=fields.TEXT(analyzer=syllables),
+        body_spans=fields.STORED(),
+        date=fields.ID(stored=True, sortable=True),
+        author=fields.STORED(),
+        record=fields.STORED(),  # JSON of localities, directives, summary
+        **facet_fields,
+        **facet_columns,
+    )
+
+
+def facet_values(article: Article) -> dict[str, list[str]]:
+    """The facet values of an article, each list without duplicates, in order."""
+    values: dict[str, list[str]] = {name: [] for name in FACETS}
+    for loc in article.localities:
+        for name in ("province", "district", "commune", "province_2025"):
+            value = getattr(loc, name)
+            if value and value not in values[name]:
+                values[name].append(value)
+    for directive in article.directives:
+        if directive.code not in values["directive"]:
+            values["directive"].append(directive.code)
+    if article.date:
+        values["year"].append(article.date[:4])
+    return values
+
+
+def content_hash(article: Article) -> str:
+    """What decides whether a stored document is up to date."""
+    payload = json.dumps(article.to_dict(), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha1(f"{SCHEMA_VERSION}:{payload}".encode()).hexdigest()
+
+
+def word_spans(text: str) -> bytes:
+    """The (start, end) offsets of every word of `text`, packed as uint32 pairs."""
+    flat = array("I")
+    for word in segment(text):
+        flat.append(word.start)
+        flat.append(word.end)
+    return flat.tobytes()
+
+
+def unpack_spans(packed: bytes) -> list[tuple[int, int]]:
+    flat = array("I")
+    flat.frombytes(packed)
+    return list(zip(flat[0::2], flat[1::2], strict=True))
+
+
+def document_fields(article: Article, content_hash_value: str | None = None) -> dict:
+    """The keyword arguments for `writer.add_document` / `update_document`."""
+    facets = facet_values(article)
+    record = article.to_dict()
+    extra = {key: record[key] for key in ("localities", "directives", "summary") if key in record}
+    body = article.body
+    if article.summary:
+        body = f"{article.summary}\n\n{body}"
+    doc: dict = {
+        "id": article.id,
+        "source": article.source or "",
+        "content_hash": content_hash_value or content_hash(article),
+        "title": article.title,
+        "title_f": article.title,
+        "title_s": article.title,
+        "body": body,
+        "body_f": body,
+        "body_s": body,
+        "body_spans": word_spans(body),
+        "date": article.date or "",
+        "author": article.author,
+        "record": json.dumps(extra, ensure_ascii=False),
+    }
+    for name, values in facets.items():
+        if values:
+            doc[name] = ",".join(values)
+        doc[f"facet_{name}"] = FACET_SEP.join(values).encode("utf-8")
+    return doc
