@@ -29,7 +29,9 @@ _QUALITY_VOWELS = frozenset("ăâêôơư")
 _DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 _DOUBLE_QUOTES = "\u201c\u201d\u201e\u201f\u00ab\u00bb\u2033\uff02"
 _SINGLE_QUOTES = "\u2018\u2019\u201a\u201b\u2032\u02bc"
-_ODD_SPACES = "\u00a0\u1680\u202f\u205f\u3000\t\r\x0b\x0c" + "".join(map(chr, range(0x2000, 0x200B)))
+_ODD_SPACES = "\u00a0\u1680\u202f\u205f\u3000\t\r\x0b\x0c" + "".join(
+    map(chr, range(0x2000, 0x200B))
+)
 #: Characters removed outright: zero-width spaces and joiners, BOM, soft hyphen.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 
