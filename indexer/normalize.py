@@ -117,7 +117,13 @@ def canonical_syllable(syllable: str) -> str:
 
 
 def _canonical_tones(text: str) -> str:
-    return _SYLLABLE_RE.sub(lambda m: canonical_syllable(m.group()), text)
+    def replace(match: re.Match[str]) -> str:
+        end = match.end()
+        if end < len(text) and unicodedata.combining(text[end]):
+            return match.group()  # a stray second mark: leave the syllable as written
+        return canonical_syllable(match.group())
+
+    return _SYLLABLE_RE.sub(replace, text)
 
 
 def normalize_with_offsets(text: str) -> tuple[str, list[int] | None, list[int] | None]:
