@@ -102,31 +102,30 @@ def canonical_code(code: str) -> str:
     return compact
 
 
-def _chunks(tokens: list[tuple[str, int, int]], text: str) -> list[list[tuple[str, int, int]]]:
+def _chunks(tokens: list[Syllable], text: str) -> list[list[Syllable]]:
     """Paragraphs, with paragraphs over MAX_CHUNK syllables cut at sentence ends."""
-    chunks: list[list[tuple[str, int, int]]] = []
-    current: list[tuple[str, int, int]] = []
+    chunks: list[list[Syllable]] = []
+    current: list[Syllable] = []
     previous_end = 0
     for token in tokens:
         if current and (
-            "\n" in text[previous_end : token[1]]
-            or (len(current) >= MAX_CHUNK and current[-1][0] in _SENTENCE_END)
+            "\n" in text[previous_end : token.start]
+            or (len(current) >= MAX_CHUNK and current[-1].text in _SENTENCE_END)
             or len(current) >= 4 * MAX_CHUNK
         ):
             chunks.append(current)
             current = []
         current.append(token)
-        previous_end = token[2]
+        previous_end = token.end
     if current:
         chunks.append(current)
     return chunks
 
 
-def _joins(previous: str, current: str, label: str) -> bool:
-    """pyvi's rule for attaching a syllable to the word before it."""
+def _joins(previous: str, current: str) -> bool:
+    """pyvi's rule for attaching an I_W-labelled syllable to the word before it."""
     return (
-        label == "I_W"
-        and current[0].isalnum()
+        current[0].isalnum()
         and previous[-1].isalnum()
         and not current[0].isdigit()
         and not previous[0].isdigit()
@@ -145,38 +144,30 @@ def segment(text: str) -> tuple[Word, ...]:
     tokens = []
     for match in _SYLLABLE_RE.finditer(normalised):
         token = match.group()
-        if _CODE_RE.fullmatch(token):
+        if token[0].isdigit() and _CODE_RE.fullmatch(token):
             token = canonical_code(token)
-        tokens.append((token, match.start(), match.end()))
+        if starts is None or ends is None:
+            tokens.append(Syllable(token, match.start(), match.end()))
+        else:
+            tokens.append(Syllable(token, starts[match.start()], ends[match.end() - 1]))
     tag = get_tagger()
     words: list[Word] = []
-    for chunk in _chunks(tokens, normalised):
-        labels = tag([token for token, _, _ in chunk])
-        group: list[tuple[str, int, int]] = []
-        for i, token in enumerate(chunk):
-            if group and not _joins(chunk[i - 1][0], token[0], labels[i]):
-                _emit(group, words, starts, ends)
-                group = []
-            group.append(token)
-        _emit(group, words, starts, ends)
+    for chunk in _chunks(tokens, text):
+        labels = tag([token.text for token in chunk])
+        first = 0
+        for i in range(1, len(chunk) + 1):
+            if i < len(chunk) and labels[i] == "I_W" and _joins(chunk[i - 1].text, chunk[i].text):
+                continue
+            head = chunk[first]
+            if head.text[0].isalnum():  # punctuation never starts a word
+                if i - first == 1:
+                    words.append(Word(head.text, head.start, head.end, (head,)))
+                else:
+                    group = tuple(chunk[first:i])
+                    text_ = "_".join(s.text for s in group)
+                    words.append(Word(text_, head.start, group[-1].end, group))
+            first = i
     return tuple(words)
-
-
-def _emit(
-    group: list[tuple[str, int, int]],
-    words: list[Word],
-    starts: list[int] | None,
-    ends: list[int] | None,
-) -> None:
-    if not group or not any(ch.isalnum() for token, _, _ in group for ch in token):
-        return
-    if starts is None or ends is None:
-        syllables = tuple(Syllable(t, a, b) for t, a, b in group)
-    else:
-        syllables = tuple(Syllable(t, starts[a], ends[b - 1]) for t, a, b in group)
-    words.append(
-        Word("_".join(s.text for s in syllables), syllables[0].start, syllables[-1].end, syllables)
-    )
 
 
 def tokenize(text: str) -> str:

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Quick start with nothing but Python 3.11: `python3 run.py serve` / `python3 run.py test`.
+
+Creates `.venv/` beside this file on first use, installs the project into it
+(with the test extra for `test`), then runs `vnsearch serve` (which indexes
+corpus/ first when there is no index) or the test suite. Any further
+arguments are passed on: `python3 run.py serve --port 8080`,
+`python3 run.py test -k analysis`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def ensure_venv(extra: str) -> None:
+    """Create the virtualenv and install the project when pyproject.toml changed."""
+    if not (BIN / "python").exists():
+        print(f"creating {VENV} ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    stamp = VENV / f".installed-{extra or 'base'}"
+    pyproject = ROOT / "pyproject.toml"
+    if stamp.exists() and stamp.stat().st_mtime >= pyproject.stat().st_mtime:
+        return
+    target = f".[{extra}]" if extra else "."
+    print(f"installing {target} into {VENV} ...", flush=True)
+    subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "-e", target],
+        cwd=ROOT,
+        check=True,
+    )
+    stamp.touch()
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("serve", "test"):
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    os.chdir(ROOT)
+    if command == "serve":
+        ensure_venv("")
+        return subprocess.call([str(BIN / "vnsearch"), "serve", *rest])
+    ensure_venv("test")
+    subprocess.run([str(BIN / "ruff"), "check", "indexer", "webapp", "tests", "bench"], check=True)
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
