@@ -1,0 +1,269 @@
+"""pyvi's word segmentation, same model and same output, at a fraction of the cost.
+
+pyvi spends most of its time in Python: it builds ~15 feature dicts per
+syllable and python-crfsuite then converts every key/value into a crfsuite
+attribute. The CRF itself (C) is cheap. This module feeds pyvi's own CRF
+model (``pyvi/models/pyvi3.pkl``) the very same attributes in the cheapest
+form python-crfsuite accepts, so the labels are bit-for-bit pyvi's:
+
+* attribute names are those python-crfsuite derives from pyvi's dicts
+  (``{"k": "v"}`` -> ``b"k:v"``, ``{"k": True}`` / ``{"k": 1.0}`` -> ``b"k"``
+  weight 1.0), pre-encoded as UTF-8 bytes and cached per distinct syllable;
+* attributes with value ``False`` (weight 0.0) are dropped: crfsuite adds
+  ``weight * 0.0`` (a signed zero; every model weight is finite) to a state
+  score, which changes nothing;
+* attributes absent from the model's attribute dictionary are dropped:
+  crfsuite looks each name up (up to its first NUL) and skips unknown ones;
+* the remaining attributes keep pyvi's order, so crfsuite sums the same
+  weights in the same order and Viterbi sees identical scores.
+
+``tokenize`` reproduces ``pyvi.ViTokenizer.tokenize`` (same syllabification
+regex, same joining rules) without its quadratic string concatenation.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import string
+import struct
+import threading
+import unicodedata
+from collections.abc import Sequence
+
+import pycrfsuite
+from pyvi import ViTokenizer as _pyvi_module
+
+_PYVI = _pyvi_module.ViTokenizer
+_BI_GRAMS: set[str] = _PYVI.bi_grams
+_TRI_GRAMS: set[str] = _PYVI.tri_grams
+
+# pyvi's sylabelize() pattern, alternatives in the same order; inner groups
+# made non-capturing so findall() returns the matched strings directly.
+_SYLLABLE_RE = re.compile(
+    "|".join(
+        [
+            r"[A-ZĐ]+\.",
+            r"Tp\.",
+            r"Mr\.",
+            r"Mrs\.",
+            r"Ms\.",
+            r"Dr\.",
+            r"ThS\.",
+            r"==>",
+            r"->",
+            r"\.\.\.",
+            r">>",
+            "\n",
+            r"\w+://[^\s]+",
+            r"(?:[a-zA-Z0-9_.+-]+@(?:[a-zA-Z0-9-]+\.)+[a-zA-Z0-9-]+)",
+            r"\d+(?:[\.,_]\d+)+",
+            r"[^\w\s]",
+            r"\w+",
+        ]
+    ),
+    re.UNICODE,
+)
+
+# Past this many cached syllables the cache is emptied, bounding memory on
+# corpora with endless numbers and names.
+_CACHE_LIMIT = 500_000
+
+
+def sylabelize(text: str) -> tuple[str, list[str]]:
+    """Split text into syllables exactly as ``ViTokenizer.sylabelize`` does (NFC text)."""
+    text = unicodedata.normalize("NFC", text)
+    return text, _SYLLABLE_RE.findall(text)
+
+
+def pyvi_tag(syllables: Sequence[str]) -> list[str]:
+    """Labels from pyvi's own code path: the reference ``tag`` must equal (and a fallback)."""
+    if not syllables:
+        return []
+    return list(_PYVI.model.predict([_PYVI.sent2features(list(syllables), False)])[0])
+
+
+def _model_bytes() -> bytes:
+    """The crfsuite model inside pyvi's pickled sklearn_crfsuite CRF."""
+    try:
+        with open(_PYVI.model.modelfile.name, "rb") as f:
+            return f.read()
+    except (OSError, TypeError, AttributeError):
+        # pyvi's temp copy is gone (e.g. removed by another process): unpickle again.
+        path = os.path.join(os.path.dirname(_pyvi_module.__file__), _PYVI.model_file)
+        with open(path, "rb") as f:
+            crf = pickle.load(f)  # pyvi's own bundled model file
+        with open(crf.modelfile.name, "rb") as f:
+            return f.read()
+
+
+def _cqdb_keys(data: bytes, base: int) -> set[bytes]:
+    """All keys of a crfsuite CQDB chunk, read from its id -> key (backward) array."""
+    chunk_id, _size, _flag, _order, bwd_size, bwd_offset = struct.unpack_from(
+        "<4sIIIII", data, base
+    )
+    if chunk_id != b"CQDB":
+        raise ValueError("not a CQDB chunk")
+    keys = set()
+    for (offset,) in struct.iter_unpack(
+        "<I", data[base + bwd_offset : base + bwd_offset + 4 * bwd_size]
+    ):
+        if offset:
+            _id, key_size = struct.unpack_from("<II", data, base + offset)
+            start = base + offset + 8
+            keys.add(data[start : start + key_size - 1])  # key_size counts the NUL
+    return keys
+
+
+def _model_attributes(data: bytes) -> set[bytes] | None:
+    """The model's attribute names, or None (no pre-filtering) if the layout is unexpected."""
+    try:
+        magic, _size, kind, _version, _nf, _nl, num_attrs, _of, _ol, off_attrs = struct.unpack_from(
+            "<4sI4sIIIIIII", data, 0
+        )
+        if magic != b"lCRF" or kind != b"FOMC":
+            return None
+        keys = _cqdb_keys(data, off_attrs)
+    except (struct.error, ValueError):
+        return None
+    return keys if len(keys) == num_attrs else None
+
+
+_MODEL = _model_bytes()  # kept alive: Tagger.open_inmemory does not copy the buffer
+_ATTRIBUTES = _model_attributes(_MODEL)
+
+
+def _attr(name: str) -> bytes | None:
+    """Name as crfsuite receives it, or None when crfsuite would ignore it anyway."""
+    raw = name.encode("utf-8")
+    if _ATTRIBUTES is not None and raw.split(b"\0", 1)[0] not in _ATTRIBUTES:
+        return None
+    return raw
+
+
+def _attrs(*names: str) -> list[bytes]:
+    return [a for a in map(_attr, names) if a is not None]
+
+
+_BIAS = _attrs("bias")
+_PREV_BIGRAM = _attr("-1:word.bi_gram()")
+_PREV_TRIGRAM = _attr("-2:word.tri_gram()")
+_NEXT_BIGRAM = _attr("+1:word.bi_gram()")
+_NEXT_TRIGRAM = _attr("+2:word.tri_gram()")
+
+# syllable -> (lower, own attributes, attributes as the previous syllable,
+#              attributes as the next syllable), each in pyvi's key order.
+_Entry = tuple[str, list[bytes], list[bytes], list[bytes]]
+_cache: dict[str, _Entry] = {}
+
+
+def _entry(word: str) -> _Entry:
+    """Cached per-syllable attributes (True flags only, in pyvi's dict order)."""
+    lower = word.lower()
+    upper, title = word.isupper(), word.istitle()
+    own = _BIAS + _attrs("word.lower():" + lower)
+    if upper:
+        own += _attrs("word.isupper()")
+    if title:
+        own += _attrs("word.istitle()")
+    if word.isdigit():
+        own += _attrs("word.isdigit()")
+    prev = _attrs("-1:word.lower():" + lower)
+    nxt = _attrs("+1:word.lower():" + lower)
+    if title:
+        prev += _attrs("-1:word.istitle()")
+        nxt += _attrs("+1:word.istitle()")
+    if upper:
+        prev += _attrs("-1:word.isupper()")
+        nxt += _attrs("+1:word.isupper()")
+    entry = (lower, own, prev, nxt)
+    if len(_cache) >= _CACHE_LIMIT:
+        _cache.clear()
+    _cache[word] = entry
+    return entry
+
+
+def _items(syllables: Sequence[str]) -> list[list[bytes]]:
+    """crfsuite items for a syllable sequence, equal to what pyvi's dicts become."""
+    get = _cache.get
+    entries = [get(w) or _entry(w) for w in syllables]
+    lows = [e[0] for e in entries]
+    # ' '.join([a, b]).lower() == a.lower() + ' ' + b.lower(): the only
+    # context-dependent lowering (final sigma) never looks across a space.
+    bigram = [f"{a} {b}" in _BI_GRAMS for a, b in zip(lows, lows[1:], strict=False)]
+    trigram = [
+        f"{a} {b} {c}" in _TRI_GRAMS for a, b, c in zip(lows, lows[1:], lows[2:], strict=False)
+    ]
+    last = len(entries) - 1
+    items = []
+    for i, entry in enumerate(entries):
+        item = entry[1]
+        if i:
+            item = item + entries[i - 1][2]
+            if bigram[i - 1] and _PREV_BIGRAM:
+                item.append(_PREV_BIGRAM)
+            if i > 1 and trigram[i - 2] and _PREV_TRIGRAM:
+                item.append(_PREV_TRIGRAM)
+        if i < last:
+            item = item + entries[i + 1][3]
+            if bigram[i] and _NEXT_BIGRAM:
+                item.append(_NEXT_BIGRAM)
+            if i < last - 1 and trigram[i] and _NEXT_TRIGRAM:
+                item.append(_NEXT_TRIGRAM)
+        items.append(item)
+    return items
+
+
+class _TaggerSlot(threading.local):
+    """One crfsuite Tagger per thread and per process (a Tagger holds per-call state)."""
+
+    tagger: pycrfsuite.Tagger | None = None
+    pid: int = -1
+
+
+_slot = _TaggerSlot()
+
+
+def _tagger() -> pycrfsuite.Tagger:
+    if _slot.tagger is None or _slot.pid != os.getpid():
+        tagger = pycrfsuite.Tagger()
+        tagger.open_inmemory(_MODEL)
+        _slot.tagger, _slot.pid = tagger, os.getpid()
+    return _slot.tagger
+
+
+def tag(syllables: Sequence[str]) -> list[str]:
+    """B_W/I_W label per syllable, identical to pyvi's CRF on the same syllables."""
+    if not syllables:
+        return []
+    return _tagger().tag(_items(syllables))
+
+
+_PUNCTUATION = string.punctuation
+
+
+def tokenize(text: str) -> str:
+    """Same string as ``pyvi.ViTokenizer.tokenize(text)``: syllables of a word joined by '_'."""
+    syllables = _SYLLABLE_RE.findall(unicodedata.normalize("NFC", text))
+    if not syllables:
+        return text
+    labels = tag(syllables)
+    out = [syllables[0]]
+    prev = syllables[0]
+    for cur, label in zip(syllables[1:], labels[1:], strict=True):
+        # pyvi's rule, including its substring test against string.punctuation.
+        if (
+            label == "I_W"
+            and cur not in _PUNCTUATION
+            and prev not in _PUNCTUATION
+            and not cur[0].isdigit()
+            and not prev[0].isdigit()
+            and not (cur[0].istitle() and not prev[0].istitle())
+        ):
+            out.append("_")
+        else:
+            out.append(" ")
+        out.append(cur)
+        prev = cur
+    return "".join(out)
