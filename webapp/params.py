@@ -1,0 +1,145 @@
+"""The search state carried in a URL, parsed and validated once.
+
+Every page and JSON twin reads the same parameters (`q`, one list per facet,
+`sort`, `page`, `per_page`), so a shared search link always means the same
+thing. Anything a user can type in a URL is bounded and checked here, which is
+what keeps odd input from ever reaching the search layer as a 500.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from werkzeug.datastructures import MultiDict
+
+#: Facet parameters, in the order the sidebar and the chips show them.
+FACET_PARAMS = ("province", "district", "commune", "province_2025", "directive", "year")
+SORTS = ("relevance", "date")
+MAX_QUERY_CHARS = 500
+MAX_VALUE_CHARS = 200
+MAX_VALUES_PER_FACET = 50
+MAX_PAGE = 1000
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 10
+
+# C0/C1 control characters and lone surrogates: never meaningful in a query.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class BadRequest(ValueError):
+    """A parameter a user can fix; the message is shown to them (Vietnamese)."""
+
+
+def clean_text(value: str) -> str:
+    """NFC, no control characters, single spaces: what the user meant to type."""
+    value = _CONTROL.sub(" ", unicodedata.normalize("NFC", value))
+    return " ".join(value.split())
+
+
+def _int_param(args: MultiDict[str, str], name: str, default: int, low: int, high: int,
+               label: str) -> int:
+    raw = (args.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        raise BadRequest(f"{label} phải là số nguyên dương (nhận được “{raw[:20]}”).")
+    value = int(raw)
+    if not low <= value <= high:
+        raise BadRequest(f"{label} phải nằm trong khoảng {low}–{high}.")
+    return value
+
+
+@dataclass(frozen=True)
+class SearchState:
+    """One search as the user sees it: query, filters, order and page."""
+
+    q: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing asked yet: the home page."""
+        return not self.q and not self.filters
+
+    def selected(self, facet: str, value: str) -> bool:
+        return value in self.filters.get(facet, [])
+
+    def items(self, *, page: int | None = None) -> list[tuple[str, str]]:
+        """URL parameters in a stable order (defaults left out, so links stay short)."""
+        pairs: list[tuple[str, str]] = []
+        if self.q:
+            pairs.append(("q", self.q))
+        for name in FACET_PARAMS:
+            pairs.extend((name, value) for value in self.filters.get(name, []))
+        if self.sort != "relevance":
+            pairs.append(("sort", self.sort))
+        page = self.page if page is None else page
+        if page > 1:
+            pairs.append(("page", str(page)))
+        if self.per_page != DEFAULT_PER_PAGE:
+            pairs.append(("per_page", str(self.per_page)))
+        return pairs
+
+    def query_string(self, **changes: object) -> str:
+        """The URL query of this state with `changes` applied (page resets to 1)."""
+        return urlencode(self.replace(**changes).items())
+
+    def replace(self, **changes: object) -> SearchState:
+        """A copy with some fields changed; any change but `page` goes back to page 1."""
+        values: dict[str, object] = {
+            "q": self.q,
+            "filters": {k: list(v) for k, v in self.filters.items()},
+            "sort": self.sort,
+            "page": 1 if "page" not in changes else changes["page"],
+            "per_page": self.per_page,
+        }
+        values.update({k: v for k, v in changes.items() if k != "page"})
+        return SearchState(**values)  # type: ignore[arg-type]
+
+    def toggled(self, facet: str, value: str) -> SearchState:
+        """The state with one facet value added or removed (back to page 1)."""
+        filters = {k: list(v) for k, v in self.filters.items()}
+        current = filters.setdefault(facet, [])
+        if value in current:
+            current.remove(value)
+        else:
+            current.append(value)
+        return self.replace(filters={k: v for k, v in filters.items() if v})
+
+    def only(self, **facets: list[str]) -> SearchState:
+        """A fresh search with just these filters (and the query), as article links use."""
+        return SearchState(q=self.q, filters={k: v for k, v in facets.items() if v})
+
+
+def parse_search_args(args: MultiDict[str, str]) -> SearchState:
+    """Read a SearchState from request arguments; raise BadRequest on what cannot be used."""
+    q = clean_text(args.get("q") or "")
+    if len(q) > MAX_QUERY_CHARS:
+        raise BadRequest(f"Câu truy vấn quá dài: tối đa {MAX_QUERY_CHARS} ký tự.")
+    filters: dict[str, list[str]] = {}
+    for name in FACET_PARAMS:
+        values: list[str] = []
+        for raw in args.getlist(name):
+            value = clean_text(raw)
+            if not value or value in values:
+                continue
+            if len(value) > MAX_VALUE_CHARS:
+                raise BadRequest(f"Giá trị bộ lọc quá dài: tối đa {MAX_VALUE_CHARS} ký tự.")
+            values.append(value)
+        if len(values) > MAX_VALUES_PER_FACET:
+            raise BadRequest(f"Quá nhiều giá trị cho bộ lọc “{name}”.")
+        if values:
+            filters[name] = values
+    sort = (args.get("sort") or "relevance").strip() or "relevance"
+    if sort not in SORTS:
+        raise BadRequest("Cách sắp xếp không hợp lệ: dùng “relevance” hoặc “date”.")
+    page = _int_param(args, "page", 1, 1, MAX_PAGE, "Số trang")
+    per_page = _int_param(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE,
+                          "Số kết quả mỗi trang")
+    return SearchState(q=q, filters=filters, sort=sort, page=page, per_page=per_page)

@@ -1,0 +1,437 @@
+"""What the templates show, prepared in Python so templates hold no logic.
+
+The search layer answers with the `/api/search` JSON; this module turns it
+into ready-to-print pieces: formatted dates and counts, links for every
+badge, chip, facet and page (all built from one SearchState, so every state
+stays in the URL), and the locality tree of the sidebar.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from markupsafe import Markup, escape
+
+from .params import FACET_PARAMS, MAX_PAGE, SearchState
+
+#: Short names used on chips and badges.
+FACET_NAMES = {
+    "province": "Tỉnh/thành",
+    "district": "Quận/huyện",
+    "commune": "Xã/phường",
+    "province_2025": "Tỉnh/thành (2025)",
+    "directive": "Văn bản",
+    "year": "Năm",
+}
+#: How many values a facet list shows before “Xem thêm”.
+FACET_VISIBLE = 8
+#: How many locality badges a hit shows before “+N”.
+HIT_BADGES = 4
+_MARK_TAGS = re.compile(r"</?mark>")
+
+
+def marked_html(html: str | None) -> Markup:
+    """Trust search-layer HTML only if its sole tags are <mark>; otherwise escape it all.
+
+    The search layer promises escaped text with <mark> tags; this check is the
+    last line of defence, so a regression there can never become an XSS here.
+    """
+    html = html or ""
+    if "<" in _MARK_TAGS.sub("", html) or ">" in _MARK_TAGS.sub("", html):
+        return Markup(escape(html))
+    return Markup(html)
+
+
+def format_date(iso: str | None) -> str:
+    """`2022-10-20` → `20/10/2022`, as Vietnamese readers write dates."""
+    if not iso:
+        return ""
+    parts = iso[:10].split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return f"{parts[2]}/{parts[1]}/{parts[0]}"
+    if len(parts) >= 1 and parts[0].isdigit():
+        return "/".join(reversed(parts))
+    return iso
+
+
+def format_count(n: int) -> str:
+    """Thousands separated by dots: `12.345`."""
+    return f"{n:,}".replace(",", ".")
+
+
+def format_seconds(ms: float | None) -> str:
+    """`0,02 giây` (decimal comma)."""
+    if ms is None:
+        return ""
+    return f"{ms / 1000:.2f}".replace(".", ",") + " giây"
+
+
+def directive_label(directive: dict[str, Any]) -> str:
+    """The label of a directive (`Kết luận 21-KL/TW`), made up if the record has none."""
+    if directive.get("label"):
+        return str(directive["label"])
+    code = str(directive.get("code") or directive.get("value") or "")
+    kind = directive.get("type")
+    return f"{kind} {code}" if kind else code
+
+
+def locality_filters(loc: dict[str, Any]) -> dict[str, list[str]]:
+    """Filters that select exactly this locality (parents included, names repeat)."""
+    return {
+        name: [loc[name]] for name in ("province", "district", "commune") if loc.get(name)
+    }
+
+
+def locality_label(loc: dict[str, Any]) -> tuple[str, str]:
+    """(short label, full path) of a locality: `Bình Lục`, `Bình Lục, Hà Nam`."""
+    names = [loc[n] for n in ("commune", "district", "province") if loc.get(n)]
+    if not names:
+        return "", ""
+    return names[0], ", ".join(names)
+
+
+def _url(base: str, state: SearchState) -> str:
+    """The search URL of a state (the state is the whole truth of a results page)."""
+    qs = urlencode(state.items())
+    return f"{base}?{qs}" if qs else base
+
+
+@dataclass
+class Link:
+    label: str
+    url: str
+    title: str = ""
+    current: bool = False
+    kind: str = ""
+
+
+@dataclass
+class FacetNode:
+    """One checkbox of the sidebar; `children` make the locality tree."""
+
+    param: str
+    value: str
+    label: str
+    count: int
+    checked: bool
+    input_id: str = ""
+    children: list[FacetNode] = field(default_factory=list)
+
+    @property
+    def count_text(self) -> str:
+        return format_count(self.count)
+
+
+@dataclass
+class FacetGroup:
+    key: str
+    title: str
+    visible: list[FacetNode]
+    more: list[FacetNode]
+
+    @property
+    def more_count(self) -> int:
+        return len(self.more)
+
+
+class _Ids:
+    """Unique, stable input ids for checkboxes (labels need them)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, param: str) -> str:
+        self.n += 1
+        return f"f-{param}-{self.n}"
+
+
+def _split_visible(nodes: list[FacetNode], limit: int = FACET_VISIBLE
+                   ) -> tuple[list[FacetNode], list[FacetNode]]:
+    """Checked values and the biggest ones first on screen, the rest behind “Xem thêm”."""
+    if len(nodes) <= limit:
+        return nodes, []
+    def has_checked(node: FacetNode) -> bool:
+        return node.checked or any(has_checked(c) for c in node.children)
+    visible = [n for n in nodes if has_checked(n)]
+    for node in nodes:
+        if len(visible) >= limit:
+            break
+        if node not in visible:
+            visible.append(node)
+    visible.sort(key=nodes.index)
+    return visible, [n for n in nodes if n not in visible]
+
+
+def _flat_nodes(param: str, entries: Iterable[dict[str, Any]], state: SearchState,
+                ids: _Ids) -> list[FacetNode]:
+    nodes: list[FacetNode] = []
+    seen: set[str] = set()
+    for entry in entries:
+        value = str(entry.get("value", ""))
+        if not value or value in seen:
+            continue
+        seen.add(value)
+        label = directive_label(entry) if param == "directive" else value
+        nodes.append(FacetNode(param, value, label, int(entry.get("count", 0)),
+                               state.selected(param, value), ids(param)))
+    # A ticked value must stay on screen (to be unticked) even when nothing matches it now.
+    for value in state.filters.get(param, []):
+        if value not in seen:
+            label = directive_label({"code": value}) if param == "directive" else value
+            nodes.append(FacetNode(param, value, label, 0, True, ids(param)))
+    return nodes
+
+
+def _tree_from_field(tree: list[dict[str, Any]], state: SearchState, ids: _Ids,
+                     level: int = 0) -> list[FacetNode]:
+    """The search layer's `locality_tree` facet, when it provides one."""
+    params = ("province", "district", "commune")
+    param = params[min(level, 2)]
+    nodes = []
+    for entry in tree:
+        value = str(entry.get("value", ""))
+        node = FacetNode(param, value, value, int(entry.get("count", 0)),
+                         state.selected(param, value), ids(param))
+        node.children = _tree_from_field(entry.get("children") or [], state, ids, level + 1)
+        nodes.append(node)
+    return nodes
+
+
+def locality_tree(facets: dict[str, Any], hits: list[dict[str, Any]],
+                  state: SearchState, ids: _Ids) -> list[FacetNode]:
+    """Province → district → commune, with counts.
+
+    Uses `facets["locality_tree"]` when the search layer gives it. Otherwise the
+    flat facet lists are nested using the parents seen in the hits' localities;
+    a district or commune whose parent is unknown stays at the top level.
+    """
+    if facets.get("locality_tree"):
+        nodes = _tree_from_field(facets["locality_tree"], state, ids)
+        present = {(n.param, n.value) for n in _walk(nodes)}
+        for param in ("province", "district", "commune"):
+            for value in state.filters.get(param, []):
+                if (param, value) not in present:
+                    nodes.append(FacetNode(param, value, value, 0, True, ids(param)))
+        return nodes
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+    for hit in hits:
+        for loc in hit.get("localities") or []:
+            if loc.get("district") and loc.get("province"):
+                parent.setdefault(("district", loc["district"]), ("province", loc["province"]))
+            if loc.get("commune"):
+                up = ("district", loc["district"]) if loc.get("district") else (
+                    ("province", loc["province"]) if loc.get("province") else None)
+                if up:
+                    parent.setdefault(("commune", loc["commune"]), up)
+    by_key: dict[tuple[str, str], FacetNode] = {}
+    roots: list[FacetNode] = []
+    for param in ("province", "district", "commune"):
+        for node in _flat_nodes(param, facets.get(param) or [], state, ids):
+            by_key[(param, node.value)] = node
+            up = by_key.get(parent.get((param, node.value), ("", "")))
+            (up.children if up else roots).append(node)
+    return roots
+
+
+def _walk(nodes: list[FacetNode]) -> Iterable[FacetNode]:
+    for node in nodes:
+        yield node
+        yield from _walk(node.children)
+
+
+def facet_groups(result: dict[str, Any], state: SearchState) -> list[FacetGroup]:
+    """The sidebar: locality tree, 2025 provinces, directives, years."""
+    facets = result.get("facets") or {}
+    ids = _Ids()
+    groups = []
+    tree = locality_tree(facets, result.get("hits") or [], state, ids)
+    groups.append(FacetGroup("locality", "Địa phương", *_split_visible(tree)))
+    p2025 = _flat_nodes("province_2025", facets.get("province_2025") or [], state, ids)
+    groups.append(FacetGroup("province_2025", "Tỉnh/thành sau sáp nhập 2025",
+                             *_split_visible(p2025)))
+    directives = _flat_nodes("directive", facets.get("directive") or [], state, ids)
+    groups.append(FacetGroup("directive", "Văn bản của Đảng", *_split_visible(directives)))
+    years = _flat_nodes("year", facets.get("year") or [], state, ids)
+    years.sort(key=lambda n: n.value, reverse=True)
+    groups.append(FacetGroup("year", "Năm", *_split_visible(years)))
+    return [g for g in groups if g.visible]
+
+
+def chips(state: SearchState, base: str) -> list[Link]:
+    """Active filters, each a link to the same search without it."""
+    out = []
+    for param in FACET_PARAMS:
+        for value in state.filters.get(param, []):
+            label = directive_label({"code": value}) if param == "directive" else value
+            url = _url(base, state.toggled(param, value))
+            out.append(Link(f"{FACET_NAMES[param]}: {label}", url,
+                            title=f"Bỏ bộ lọc {FACET_NAMES[param]}: {label}", kind=param))
+    return out
+
+
+def hit_view(hit: dict[str, Any], state: SearchState, base: str, article_base: str
+             ) -> dict[str, Any]:
+    """One result: title link, date, badges that filter, snippet."""
+    article_qs = f"?{urlencode({'q': state.q})}" if state.q else ""
+    localities = hit.get("localities") or []
+    localities = sorted(localities, key=lambda loc: loc.get("role") != "subject")
+    badges = []
+    seen = set()
+    for loc in localities:
+        short, full = locality_label(loc)
+        if not short or full in seen:
+            continue
+        seen.add(full)
+        url = _url(base, state.only(**locality_filters(loc)))
+        role = "chủ đề" if loc.get("role") == "subject" else "được nhắc đến"
+        badges.append(Link(short, url, title=f"{full} ({role}) — lọc theo địa phương này",
+                           kind="subject" if loc.get("role") == "subject" else "mentioned"))
+    directives = []
+    for d in hit.get("directives") or []:
+        code = d.get("code")
+        if not code:
+            continue
+        url = _url(base, state.only(directive=[code]))
+        directives.append(Link(code, url, title=directive_label(d) + " — lọc theo văn bản này"))
+    return {
+        "url": f"{article_base}{hit_url_id(hit['id'])}{article_qs}",
+        "title_html": marked_html(hit.get("title_html") or str(escape(hit.get("title") or ""))),
+        "date": format_date(hit.get("date")),
+        "iso_date": hit.get("date") or "",
+        "snippet": marked_html(hit.get("snippet")),
+        "badges": badges[:HIT_BADGES],
+        "more_badges": max(0, len(badges) - HIT_BADGES),
+        "directives": directives,
+    }
+
+
+def hit_url_id(doc_id: str) -> str:
+    """An article id as a URL path segment (ids are file names and may hold anything)."""
+    return quote(str(doc_id), safe="")
+
+
+def pagination(state: SearchState, pages: int, base: str) -> dict[str, Any] | None:
+    """Previous/next and a window of page numbers with gaps (`1 … 4 5 [6] 7 8 … 20`)."""
+    pages = min(pages, MAX_PAGE)
+    if pages <= 1 and state.page <= 1:
+        return None
+    def url(n: int) -> str:
+        return f"{base}?{urlencode(state.items(page=n))}"
+    numbers: list[int | None] = []
+    window = set(range(max(1, state.page - 2), min(pages, state.page + 2) + 1)) | {1, pages}
+    for n in sorted(w for w in window if w >= 1):
+        if numbers and numbers[-1] is not None and n - numbers[-1] > 1:  # type: ignore[operator]
+            numbers.append(None)
+        numbers.append(n)
+    return {
+        "prev": url(state.page - 1) if state.page > 1 else None,
+        "next": url(state.page + 1) if state.page < pages else None,
+        "pages": [Link(str(n), url(n), current=n == state.page) if n else None
+                  for n in numbers],
+    }
+
+
+def search_page(result: dict[str, Any], state: SearchState, base: str, api_base: str,
+                article_base: str) -> dict[str, Any]:
+    """Everything the results page prints."""
+    total = int(result.get("total") or 0)
+    per_page = int(result.get("per_page") or state.per_page)
+    pages = int(result.get("pages") or math.ceil(total / max(per_page, 1)))
+    suggestion = result.get("suggestion")
+    sort_links = [
+        Link("Liên quan nhất", f"{base}?{state.query_string(sort='relevance')}",
+             current=state.sort == "relevance"),
+        Link("Mới nhất", f"{base}?{state.query_string(sort='date')}",
+             current=state.sort == "date"),
+    ]
+    hits = [hit_view(h, state, base, article_base) for h in result.get("hits") or []]
+    first = (state.page - 1) * per_page + 1
+    return {
+        "state": state,
+        "total": total,
+        "total_text": format_count(total),
+        "took": format_seconds(result.get("took_ms")),
+        "range_text": (f"{format_count(first)}–{format_count(first + len(hits) - 1)}"
+                       if hits else ""),
+        "hits": hits,
+        "beyond_last_page": not hits and total > 0,
+        "first_page_url": f"{base}?{urlencode(state.items(page=1))}",
+        "suggestion": (Link(suggestion, f"{base}?{state.query_string(q=suggestion)}")
+                       if suggestion else None),
+        "facets": facet_groups(result, state),
+        "chips": chips(state, base),
+        "clear_filters_url": f"{base}?{state.query_string(filters={})}" if state.q else "/",
+        "sort_links": sort_links,
+        "pagination": pagination(state, pages, base),
+        "json_url": f"{api_base}?{urlencode(state.items())}",
+    }
+
+
+def article_page(record: dict[str, Any], q: str, search_base: str, article_base: str,
+                 api_url: str) -> dict[str, Any]:
+    """Everything the article page prints."""
+    body_html = record.get("body_html")
+    if body_html is None:
+        body_html = str(escape(record.get("body") or ""))
+    paragraphs = [marked_html(p.strip()) for p in body_html.split("\n") if p.strip()]
+    state = SearchState(q=q)
+    localities = []
+    for loc in record.get("localities") or []:
+        short, full = locality_label(loc)
+        if not short:
+            continue
+        entry = {
+            "link": Link(full, _url(search_base, state.only(**locality_filters(loc))),
+                         title=f"Tìm các bài về {full}"),
+            "role": "chủ đề chính" if loc.get("role") == "subject" else "được nhắc đến",
+            "p2025": None,
+        }
+        if loc.get("province_2025"):
+            p = loc["province_2025"]
+            entry["p2025"] = Link(p, _url(search_base, state.only(province_2025=[p])),
+                                  title=f"Tìm các bài thuộc {p} (sau sáp nhập 2025)")
+        localities.append(entry)
+    directives = []
+    for d in record.get("directives") or []:
+        if not d.get("code"):
+            continue
+        details = ", ".join(x for x in (d.get("issuer"), format_date(d.get("date"))) if x)
+        directives.append({
+            "link": Link(directive_label(d),
+                         _url(search_base, state.only(directive=[d["code"]])),
+                         title=f"Tìm các bài trích dẫn {d['code']}"),
+            "details": details,
+        })
+    source_url = record.get("source_url") or ""
+    if not str(source_url).startswith(("http://", "https://")):
+        source_url = ""
+    article_qs = f"?{urlencode({'q': q})}" if q else ""
+    related = [
+        Link(str(r.get("title") or r.get("id")),
+             f"{article_base}{hit_url_id(r['id'])}{article_qs}", title=format_date(r.get("date")))
+        for r in record.get("related") or [] if r.get("id")
+    ]
+    return {
+        "id": record.get("id"),
+        "q": q,
+        "title": record.get("title") or "(không có tiêu đề)",
+        "title_html": marked_html(record.get("title_html")
+                                  or str(escape(record.get("title") or "(không có tiêu đề)"))),
+        "date": format_date(record.get("date")),
+        "iso_date": record.get("date") or "",
+        "author": record.get("author") or "",
+        "source_url": source_url,
+        "source": record.get("source") or "",
+        "summary": record.get("summary") or "",
+        "paragraphs": paragraphs,
+        "localities": localities,
+        "directives": directives,
+        "related": related,
+        "back_url": f"{search_base}?{urlencode({'q': q})}" if q else "",
+        "json_url": api_url + article_qs,
+    }
