@@ -23,7 +23,9 @@ from .segment import segment
 FACETS = ("province", "district", "commune", "province_2025", "directive", "year")
 FACET_SEP = "\x1f"
 #: Bump when the schema or the analysis changes: the indexer then rebuilds.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Separates the parts of the `index_state` column.
+STATE_SEP = "\x1f"
 
 
 def build_schema() -> fields.Schema:
@@ -34,10 +36,8 @@ def build_schema() -> fields.Schema:
         name: fields.KEYWORD(stored=False, commas=True, lowercase=False, scorable=False)
         for name in FACETS
     }
-    facet_columns = {
-        f"facet_{name}": fields.COLUMN(columns.VarBytesColumn()) for name in FACETS
-    }
-    return fields.Schema(
+    facet_columns = {f"facet_{name}": fields.COLUMN(columns.VarBytesColumn()) for name in FACETS}
+    schema = fields.Schema(
         id=fields.ID(stored=True, unique=True),
         source=fields.ID(stored=True),
         content_hash=fields.STORED(),
@@ -51,9 +51,32 @@ def build_schema() -> fields.Schema:
         date=fields.ID(stored=True, sortable=True),
         author=fields.STORED(),
         record=fields.STORED(),  # JSON of localities, directives, summary
+        # The indexer's own bookkeeping, "id\x1fabsolute source path\x1fcontent hash":
+        # a column so a run loads it for every document without reading stored fields,
+        # committed in the same TOC generation as the documents it describes.
+        index_state=fields.COLUMN(columns.VarBytesColumn()),
         **facet_fields,
         **facet_columns,
     )
+    # Pickled with the schema into the index's TOC: tells a later run which
+    # schema version wrote the index (a different version means rebuild).
+    schema.vnsearch_version = SCHEMA_VERSION  # type: ignore[attr-defined]
+    return schema
+
+
+def index_schema_version(schema: fields.Schema) -> int | None:
+    """The SCHEMA_VERSION an existing index was written with (None: unknown/old)."""
+    return getattr(schema, "vnsearch_version", None)
+
+
+def encode_state(article_id: str, path: str, hash_value: str) -> bytes:
+    return STATE_SEP.join((article_id, path, hash_value)).encode("utf-8")
+
+
+def decode_state(value: bytes) -> tuple[str, str, str]:
+    """(id, absolute source path, content hash) from an `index_state` column value."""
+    article_id, path, hash_value = value.decode("utf-8").split(STATE_SEP)
+    return article_id, path, hash_value
 
 
 def facet_values(article: Article) -> dict[str, list[str]]:
@@ -93,8 +116,14 @@ def unpack_spans(packed: bytes) -> list[tuple[int, int]]:
     return list(zip(flat[0::2], flat[1::2], strict=True))
 
 
-def document_fields(article: Article, content_hash_value: str | None = None) -> dict:
-    """The keyword arguments for `writer.add_document` / `update_document`."""
+def document_fields(
+    article: Article, content_hash_value: str | None = None, state_path: str | None = None
+) -> dict:
+    """The keyword arguments for `writer.add_document` / `update_document`.
+
+    `state_path` is the absolute path of the source file, recorded in the
+    `index_state` column for incremental runs (defaults to `article.source`).
+    """
     facets = facet_values(article)
     record = article.to_dict()
     extra = {key: record[key] for key in ("localities", "directives", "summary") if key in record}
@@ -116,6 +145,9 @@ def document_fields(article: Article, content_hash_value: str | None = None) -> 
         "author": article.author,
         "record": json.dumps(extra, ensure_ascii=False),
     }
+    doc["index_state"] = encode_state(
+        article.id, state_path or article.source or "", doc["content_hash"]
+    )
     for name, values in facets.items():
         if values:
             doc[name] = ",".join(values)
