@@ -13,11 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
+from collections.abc import Iterator
+from typing import Any
 
 from whoosh import columns, fields
 
 from .analysis import folded_syllables_analyzer, folded_words_analyzer, words_analyzer
 from .article import Article
+from .normalize import lower, strip_diacritics
 from .segment import segment
 
 FACETS = ("province", "district", "commune", "province_2025", "directive", "year")
@@ -26,6 +29,58 @@ FACET_SEP = "\x1f"
 SCHEMA_VERSION = 2
 #: Separates the parts of the `index_state` column.
 STATE_SEP = "\x1f"
+
+
+_FORMS: dict[tuple[str, str], str] = {}
+
+
+def _form(view: str, text: str) -> str:
+    """The indexed term for a word or syllable, memoised (the vocabulary is small)."""
+    key = (view, text)
+    term = _FORMS.get(key)
+    if term is None:
+        term = lower(text) if view == "words" else strip_diacritics(lower(text))
+        if len(_FORMS) > 1_000_000:
+            _FORMS.clear()
+        _FORMS[key] = term
+    return term
+
+
+class VietnameseText(fields.TEXT):
+    """A TEXT field that indexes straight from `segment()`'s words.
+
+    Indexing through the analyzer costs a generator per filter per token;
+    this produces the very same (term, frequency, weight, positions) postings
+    in one loop over the cached segmentation, which makes indexing about twice
+    as fast. Queries and highlighting still use `self.analyzer` (the
+    Whoosh-style composition in analysis.py); tests/test_index_schema.py checks
+    that both give identical postings. `view` names the analyzer: "words",
+    "folded_words" or "folded_syllables".
+    """
+
+    def __init__(self, analyzer: Any, view: str, **kwargs: Any) -> None:
+        super().__init__(analyzer=analyzer, **kwargs)
+        self.view = view
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        view = getattr(self, "view", None)
+        if not isinstance(value, str) or view is None or kwargs:
+            yield from super().index(value, **kwargs)
+            return
+        poses: dict[str, list[int]] = {}
+        if view == "folded_syllables":
+            pos = 0
+            for word in segment(value):
+                for syllable in word.syllables:
+                    poses.setdefault(_form(view, syllable.text), []).append(pos)
+                    pos += 1
+        else:
+            for pos, word in enumerate(segment(value)):
+                poses.setdefault(_form(view, word.text), []).append(pos)
+        boost = self.format.field_boost
+        encode = self.format.encode
+        for term, positions in poses.items():
+            yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
 
 
 def build_schema() -> fields.Schema:
@@ -41,12 +96,12 @@ def build_schema() -> fields.Schema:
         id=fields.ID(stored=True, unique=True),
         source=fields.ID(stored=True),
         content_hash=fields.STORED(),
-        title=fields.TEXT(analyzer=words, stored=True, field_boost=1.0),
-        title_f=fields.TEXT(analyzer=folded_words),
-        title_s=fields.TEXT(analyzer=syllables),
-        body=fields.TEXT(analyzer=words, stored=True),
-        body_f=fields.TEXT(analyzer=folded_words),
-        body_s=fields.TEXT(analyzer=syllables),
+        title=VietnameseText(words, "words", stored=True, field_boost=1.0),
+        title_f=VietnameseText(folded_words, "folded_words"),
+        title_s=VietnameseText(syllables, "folded_syllables"),
+        body=VietnameseText(words, "words", stored=True),
+        body_f=VietnameseText(folded_words, "folded_words"),
+        body_s=VietnameseText(syllables, "folded_syllables"),
         body_spans=fields.STORED(),
         date=fields.ID(stored=True, sortable=True),
         author=fields.STORED(),
