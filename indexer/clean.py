@@ -1,0 +1,211 @@
+"""Turning a scraped page into title, date, author and clean paragraphs.
+
+Scraped pages carry site chrome (font-size buttons, "Xin chờ trong giây
+lát...", ratings, "Tin liên quan" lists), image captions repeated twice, the
+title repeated as an image caption, and more than one date: a page-header
+"today" date is a trap, the article's own date sits next to its title and
+usually carries a time. These rules are what makes the facets trustworthy:
+a chrome line would be searchable, a header date would sort the article into
+the wrong year.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+
+_SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u3000]+")
+
+# Lines that are chrome wherever they appear (whole line, case-insensitive).
+_CHROME_RE = re.compile(
+    r"^(?:A-\s*A\s*A\+.*|(?:Tăng|Giảm) tương phản.*|Cỡ chữ.*|In bài(?: viết)?|Bản in|"
+    r"Lưu bài(?: viết)?|Chia sẻ(?: bài viết)?:?|Nghe đọc bài.*|Trang chủ(?:\s*[>»/|].*)?|"
+    r"Đăng nhập|Đăng ký|Facebook|Zalo|Twitter|E-?mail|Print|Quay lại|Về đầu trang|"
+    r"Phiên bản di động|Xem phiên bản.*)$",
+    re.IGNORECASE,
+)
+
+# Lines after which the rest of the page is footer: related news, comments, ratings.
+_TAIL_RE = re.compile(
+    r"^(?:Xin chờ trong giây lát.*|Tin liên quan:?|Tin cùng chuyên mục:?|Các tin (?:khác|đã đưa).*|"
+    r"Tin khác:?|Bài viết liên quan:?|Tin bài liên quan:?|Tổng số điểm của bài viết.*|"
+    r"Xếp hạng:.*|Click để đánh giá.*|Bạn đã không sử dụng Site.*|Phản hồi:?|"
+    r"Ý kiến bạn đọc:?|Gửi (?:bình luận|phản hồi|ý kiến).*|Bình luận:?|Tin nổi bật.*|"
+    r"Mới nhất:?|Đọc nhiều(?: nhất)?:?|Thư viện ảnh:?|Liên kết website:?|Từ khóa:.*|Tags?:.*|"
+    r"Xem thêm:?|Tin mới(?: nhất)?:?|Phiên bản di động)$",
+    re.IGNORECASE,
+)
+
+_DMY_RE = re.compile(r"(?<![\d/])(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?![\d/])")
+_ISO_RE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_WORDS_RE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
+_TIME_RE = re.compile(r"(?<!\d)\d{1,2}\s*[:hH]\s*\d{2}(?!\d)")
+
+_AUTHOR_LABEL_RE = re.compile(
+    r"^(?:Tác giả(?: bài viết)?|Bài(?:,| và| &)? ảnh|Tin(?:,| và| &)? ảnh|Người viết|"
+    r"Phóng viên|Bài viết)\s*:\s*(.+)$",
+    re.IGNORECASE,
+)
+_NAME_WORD_RE = re.compile(r"^[^\W\d_][^\W\d_.]*\.?$")
+_ACRONYM_SUFFIX_RE = re.compile(r"\s*[-–(]\s*[A-ZĐ]{2,}[A-ZĐ0-9]*\)?\s*$")
+
+
+@dataclass
+class Page:
+    """A scraped page split into its parts."""
+
+    title: str
+    date: str | None
+    author: str | None
+    paragraphs: list[str] = field(default_factory=list)
+
+
+def tidy(line: str) -> str:
+    """One line with spaces collapsed and trimmed."""
+    return _SPACES_RE.sub(" ", line).strip()
+
+
+def find_date(text: str) -> str | None:
+    """The first valid calendar date written in `text`, as ISO, else None."""
+    candidates = []
+    for regex, order in ((_DMY_RE, "dmy"), (_ISO_RE, "ymd"), (_WORDS_RE, "dmy")):
+        for match in regex.finditer(text):
+            a, b, c = (int(g) for g in match.groups())
+            day, month, year = (a, b, c) if order == "dmy" else (c, b, a)
+            try:
+                candidates.append((match.start(), date(year, month, day).isoformat()))
+            except ValueError:
+                continue
+    if not candidates:
+        return None
+    return min(candidates)[1]
+
+
+def _is_date_line(line: str) -> bool:
+    """A short line whose point is a date (page or article timestamp), not a sentence."""
+    return len(line) <= 70 and find_date(line) is not None and not line.endswith(".")
+
+
+def _key(line: str) -> str:
+    """Comparison form for spotting repeated lines: case and punctuation ignored."""
+    text = unicodedata.normalize("NFC", line).casefold()
+    return re.sub(r"[\W_]+", " ", text).strip()
+
+
+def _looks_like_name(text: str) -> bool:
+    """A byline: a few capitalised words, maybe several names joined by - , & or và."""
+    parts = [p for p in re.split(r"\s*(?:[-–,&]|\bvà\b)\s*", text) if p]
+    if not parts:
+        return False
+    for part in parts:
+        words = part.split()
+        if not 1 <= len(words) <= 5:
+            return False
+        for word in words:
+            if not _NAME_WORD_RE.match(word) or not word[0].isupper():
+                return False
+    return True
+
+
+def _author_from_line(line: str) -> str | None:
+    """The author named by a byline line, without a trailing office acronym (BTGHU)."""
+    labelled = _AUTHOR_LABEL_RE.match(line)
+    text = labelled.group(1).strip() if labelled else line
+    if len(text) > 80:
+        return None
+    text = _ACRONYM_SUFFIX_RE.sub("", text).strip()
+    if labelled and text:
+        return text
+    if _looks_like_name(text) and len(text.split()) >= 2:
+        return text
+    return None
+
+
+def parse_page(text: str) -> Page:
+    """Title, article date, author and body paragraphs of a scraped plain-text page."""
+    lines = [tidy(line) for line in text.splitlines()]
+    lines = [line for line in lines if line and not _CHROME_RE.match(line)]
+
+    # Title: the first line of a few words that is not a date, skipping breadcrumbs.
+    title_index = None
+    for i, line in enumerate(lines):
+        if _TAIL_RE.match(line) or _is_date_line(line):
+            continue
+        if len(line.split()) >= 4:
+            title_index = i
+            break
+    if title_index is None:
+        return Page(title="", date=None, author=None, paragraphs=lines)
+    title = lines[title_index]
+    if title.endswith(".") and not title.endswith(".."):
+        title = title[:-1].rstrip()
+
+    # Dates next to the title: header lines before it, date lines right after it.
+    body_start = title_index + 1
+    while body_start < len(lines) and _is_date_line(lines[body_start]):
+        body_start += 1
+    header = [(i, lines[i]) for i in range(body_start) if i != title_index]
+    article_date = _choose_date(header, title_index)
+
+    body = lines[body_start:]
+    for i, line in enumerate(body):
+        if i > 0 and _TAIL_RE.match(line):
+            body = body[:i]
+            break
+    seen = {_key(title)}
+    paragraphs = []
+    for line in body:
+        key = _key(line)
+        if key in seen or _TAIL_RE.match(line):
+            continue
+        seen.add(key)
+        paragraphs.append(line)
+
+    author = None
+    for back in range(1, min(3, len(paragraphs)) + 1):
+        line = paragraphs[-back]
+        found = _author_from_line(line)
+        if found:
+            author = found
+            del paragraphs[-back]
+            break
+        if len(line) > 80:  # reached the article text: no byline at the end
+            break
+    return Page(title=title, date=article_date, author=author, paragraphs=paragraphs)
+
+
+def _choose_date(header: list[tuple[int, str]], title_index: int) -> str | None:
+    """The article date among header date lines; a lone page-header date is a trap.
+
+    A date with a time is a publication stamp wherever it sits in the header;
+    a date without time counts only right next to the title. Nearest wins.
+    """
+    best: tuple[int, str] | None = None
+    for i, line in header:
+        iso = find_date(line)
+        if iso is None or not _is_date_line(line):
+            continue
+        distance = abs(i - title_index)
+        if not _TIME_RE.search(line) and distance > 1:
+            continue
+        if best is None or distance < best[0]:
+            best = (distance, iso)
+    return best[1] if best else None
+
+
+def clean_body(text: str) -> list[str]:
+    """Paragraphs of a record body (JSON, HTML): tidy lines, no chrome, no repeats."""
+    paragraphs = []
+    seen: set[str] = set()
+    for raw in text.splitlines():
+        line = tidy(raw)
+        if not line or _CHROME_RE.match(line):
+            continue
+        key = _key(line)
+        if key in seen:
+            continue
+        seen.add(key)
+        paragraphs.append(line)
+    return paragraphs
