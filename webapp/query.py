@@ -1,0 +1,171 @@
+"""The query language: free words, "phrases", -exclusions and OR.
+
+Users type whatever they like. Nothing here raises: unbalanced quotes, stray
+operators and punctuation are read as plain text, and anything that carries no
+searchable syllable simply disappears. The result is a list of clauses, each
+a set of alternatives (OR) that are either all required or excluded. Runs of
+consecutive free words stay together as one `Term`, because an accent-free
+compound (`xay dung`) can only be recognised across the typed word boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from indexer.normalize import fold, is_folded, lower, normalize
+from indexer.segment import segment
+
+#: Longest query we look at; the rest of a 2,000-character paste is noise.
+MAX_QUERY_CHARS = 500
+#: At most this many syllables take part in matching.
+MAX_SYLLABLES = 32
+
+_TOKEN_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
+#: Directive type letters that users type after a number (`21 KL`, `37-QĐ`).
+CODE_TYPES = frozenset({"kl", "nq", "qd", "ct", "hd", "kh", "tb", "qc", "cv", "bc", "qdi"})
+
+
+@dataclass(frozen=True)
+class Syllable:
+    """One query syllable: as typed (normalised, lowercase) and folded."""
+
+    text: str
+    folded: str
+
+    @property
+    def accented(self) -> bool:
+        return self.text != self.folded
+
+
+@dataclass(frozen=True)
+class Term:
+    """Free words (a run) or a quoted phrase, with their syllables."""
+
+    text: str
+    phrase: bool
+    syllables: tuple[Syllable, ...]
+
+
+@dataclass
+class Clause:
+    alternatives: list[Term]
+    negated: bool = False
+
+
+@dataclass
+class ParsedQuery:
+    text: str
+    clauses: list[Clause] = field(default_factory=list)
+
+    @property
+    def positive(self) -> list[Clause]:
+        return [c for c in self.clauses if not c.negated]
+
+    @property
+    def negative(self) -> list[Clause]:
+        return [c for c in self.clauses if c.negated]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.positive
+
+    @property
+    def syllables(self) -> list[Syllable]:
+        return [s for c in self.positive for t in c.alternatives for s in t.syllables]
+
+
+def syllables_of(text: str) -> tuple[Syllable, ...]:
+    """The searchable syllables of `text`, codes canonical, punctuation dropped."""
+    out: list[Syllable] = []
+    for word in segment(text):
+        for syl in word.syllables:
+            if not any(ch.isalnum() for ch in syl.text):
+                continue
+            low = lower(syl.text)
+            out.append(Syllable(low, fold(low)))
+    return tuple(out)
+
+
+def _strip_word(word: str) -> str:
+    """A typed word without leading operators (`+`, stray `-`, `(`, `*`...)."""
+    return word.lstrip("+-*(~^:!").rstrip("*):~^!,;?.")
+
+
+def parse(q: str | None) -> ParsedQuery:
+    """Parse user text into clauses; never raises."""
+    text = normalize(str(q or ""))[:MAX_QUERY_CHARS].strip()
+    text = text.replace("\x00", " ")
+    parsed = ParsedQuery(text=text)
+    # Tokens: (kind, text, negated); kind is "word", "phrase" or "or".
+    tokens: list[tuple[str, str, bool]] = []
+    quotes = text.count('"')
+    if quotes % 2:  # an unbalanced quote is just a character
+        last = text.rfind('"')
+        text = text[:last] + " " + text[last + 1 :]
+    for match in _TOKEN_RE.finditer(text):
+        neg, phrase, word = match.groups()
+        if word is None:
+            tokens.append(("phrase", phrase, bool(neg)))
+        elif word == "OR":
+            tokens.append(("or", word, False))
+        else:
+            negated = word.startswith("-") and len(word) > 1 and not word[1:2].isdigit()
+            tokens.append(("word", _strip_word(word) if negated else word, negated))
+    # Group alternatives joined by OR; an OR without two sides is dropped.
+    groups: list[tuple[list[tuple[str, str]], bool]] = []
+    i = 0
+    while i < len(tokens):
+        kind, value, negated = tokens[i]
+        i += 1
+        if kind == "or":
+            continue
+        alternatives = [(kind, value)]
+        while (
+            not negated
+            and i + 1 < len(tokens)
+            and tokens[i][0] == "or"
+            and tokens[i + 1][0] != "or"
+            and not tokens[i + 1][2]
+        ):
+            alternatives.append(tokens[i + 1][:2])
+            i += 2
+        groups.append((alternatives, negated))
+    budget = MAX_SYLLABLES
+    run: list[str] = []
+
+    def flush_run() -> None:
+        nonlocal budget
+        if run:
+            _add(parsed, [("word", " ".join(run))], False, budget)
+            budget -= len(parsed.clauses[-1].alternatives[0].syllables) if parsed.clauses else 0
+            run.clear()
+
+    for alternatives, negated in groups:
+        if len(alternatives) == 1 and alternatives[0][0] == "word" and not negated:
+            run.append(alternatives[0][1])
+            continue
+        flush_run()
+        before = len(parsed.clauses)
+        _add(parsed, alternatives, negated, budget)
+        if len(parsed.clauses) > before:
+            budget -= sum(len(t.syllables) for t in parsed.clauses[-1].alternatives)
+    flush_run()
+    return parsed
+
+
+def _add(parsed: ParsedQuery, alternatives: list[tuple[str, str]], negated: bool,
+         budget: int) -> None:
+    if budget <= 0:
+        return
+    terms = []
+    for kind, value in alternatives:
+        syllables = syllables_of(value)[:budget]
+        if syllables:
+            terms.append(Term(value, kind == "phrase" and len(syllables) > 1, syllables))
+    if terms:
+        parsed.clauses.append(Clause(terms, negated))
+
+
+def has_accents(text: str) -> bool:
+    return not is_folded(normalize(text))

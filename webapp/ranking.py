@@ -1,0 +1,295 @@
+"""Matching and scoring: BM25F over title and body, three views of each word.
+
+A query becomes units (one per concept of the free words, one per phrase, one
+per OR group). Each concept is scored as the best of
+- its folded word (`xay_dung` in title_f/body_f: an accent-free compound
+  scores like the word `xây_dựng`),
+- its folded syllables (title_s/body_s, at a discount: the document segmented
+  the words differently, or holds the syllable inside a longer word),
+plus an accent bonus from the accented fields for spellings that agree with
+the accents the user typed (`Đảng` before `đang`). Short queries need every
+unit; long ones a minimum-should-match share, relaxed rather than returning
+nothing, with a coordination factor. Adjacent concepts found next to each
+other in the top candidates earn a proximity bonus.
+
+All arrays are dense over the index's document numbers: at tens of thousands
+of documents a vector operation costs microseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .postings import IndexView
+from .query import CODE_TYPES, Clause, ParsedQuery, Syllable, Term
+from .snippets import Pattern
+from .vocabulary import Vocabulary
+
+K1 = 1.2
+B = {"title": 0.5, "title_f": 0.5, "title_s": 0.5, "body": 0.75, "body_f": 0.75, "body_s": 0.75}
+TITLE_WEIGHT = 2.5
+BODY_WEIGHT = 1.0
+#: Weight of a match through syllables only, relative to a word match.
+SYLLABLE_WEIGHT = 0.6
+#: Weight of the exact-spelling bonus, relative to the folded score.
+ACCENT_WEIGHT = 1.0
+#: Weight of the exact bonus through longer words holding a typed syllable.
+ACCENT_COMPOUND_WEIGHT = 0.5
+#: Share of the score added when all adjacent concepts stand next to each other.
+PROXIMITY_WEIGHT = 0.5
+#: How many top candidates get the proximity check.
+RERANK = 100
+
+
+@dataclass
+class Concept:
+    """One word of the query, as folded syllables with the accents typed."""
+
+    folded: tuple[str, ...]
+    typed: tuple[str | None, ...]
+    codes: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return "_".join(self.folded)
+
+    @property
+    def accented(self) -> bool:
+        return any(t is not None for t in self.typed)
+
+
+@dataclass
+class Unit:
+    match: np.ndarray
+    score: np.ndarray
+    weight: float = 1.0
+
+
+@dataclass
+class Plan:
+    """What the scorer needs from a parsed query, and what highlighting needs."""
+
+    runs: list[list[Concept]]  # concepts of each free-word run (proximity, suggestion)
+    patterns: list[Pattern]
+
+
+def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Concept]:
+    """Segment a run of syllables into concepts against the index vocabulary."""
+    out: list[Concept] = []
+    pending: list[Syllable] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        folded = [s.folded for s in pending]
+        for start, end in vocab.segment(folded):
+            part = pending[start:end]
+            concept = Concept(
+                tuple(s.folded for s in part), tuple(s.text if s.accented else None for s in part)
+            )
+            if len(part) == 1 and part[0].folded.isdigit():
+                concept.codes = vocab.codes_for_number(part[0].folded)
+            out.append(concept)
+        pending.clear()
+
+    i = 0
+    while i < len(syllables):
+        syl = syllables[i]
+        nxt = syllables[i + 1] if i + 1 < len(syllables) else None
+        if syl.folded.isdigit() and nxt is not None and nxt.folded in CODE_TYPES:
+            codes = vocab.codes_for_number(syl.folded, nxt.folded)
+            if codes:  # `21 KL`, `37-QĐ`: the directive codes themselves
+                flush()
+                out.append(Concept((syl.folded,), (None,), codes))
+                i += 2
+                continue
+        pending.append(syl)
+        i += 1
+    flush()
+    return out
+
+
+class Scorer:
+    """Turns a parsed query into (matched mask, scores) over one IndexView."""
+
+    def __init__(self, view: IndexView, vocab: Vocabulary) -> None:
+        self.view = view
+        self.vocab = vocab
+        self.n = view.doc_count_all
+        self._accented_syllables: dict[str, list[tuple[str, int]]] | None = None
+
+    # -- BM25 ------------------------------------------------------------------
+
+    def field_scores(self, out: np.ndarray, fieldname: str, term: str, weight: float) -> None:
+        """Add weight × BM25 of `term` in `fieldname` to `out`, in place."""
+        ids, tfs = self.view.postings(fieldname, term)
+        if not len(ids):
+            return
+        df = len(ids)
+        n = max(self.view.doc_count, df)
+        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        lengths = self.view.lengths(fieldname)[ids]
+        b = B[fieldname]
+        norm = K1 * (1.0 - b + b * lengths / self.view.avg_length(fieldname))
+        out[ids] += weight * idf * tfs * (K1 + 1.0) / (tfs + norm)
+
+    def both(self, prefix: str, term: str, weight: float = 1.0) -> np.ndarray:
+        out = np.zeros(self.n, dtype=np.float32)
+        self.field_scores(out, f"title{prefix}", term, TITLE_WEIGHT * weight)
+        self.field_scores(out, f"body{prefix}", term, BODY_WEIGHT * weight)
+        return out
+
+    # -- concepts --------------------------------------------------------------
+
+    def concept(self, concept: Concept) -> Unit:
+        word = np.zeros(self.n, dtype=np.float32)
+        if concept.key in self.vocab.word_df:
+            word += self.both("_f", concept.key)
+        for code in concept.codes:
+            word += self.both("_f", code)
+        syllables = [self.both("_s", s) for s in concept.folded]
+        syl_match = np.ones(self.n, dtype=bool)
+        for s in syllables:
+            syl_match &= s > 0
+        syl_score = SYLLABLE_WEIGHT * np.sum(syllables, axis=0) / len(syllables)
+        syl_score = np.where(syl_match, syl_score, 0).astype(np.float32)
+        match = (word > 0) | syl_match
+        score = np.maximum(word, syl_score)
+        if concept.accented:
+            score += self.accent_bonus(concept) * match
+        return Unit(match, score)
+
+    def accent_bonus(self, concept: Concept) -> np.ndarray:
+        bonus = np.zeros(self.n, dtype=np.float32)
+        for word, _df in self.vocab.variants(concept.key, concept.typed)[:4]:
+            bonus += self.both("", word, ACCENT_WEIGHT)
+        if len(concept.folded) == 1 and concept.typed[0] is not None:
+            for word, _df in self.compounds_with(concept.typed[0])[:12]:
+                bonus += self.both("", word, ACCENT_COMPOUND_WEIGHT)
+        return bonus
+
+    def compounds_with(self, syllable: str) -> list[tuple[str, int]]:
+        """Accented compounds holding the accented `syllable`, most frequent first."""
+        if self._accented_syllables is None:
+            index: dict[str, list[tuple[str, int]]] = {}
+            for forms in self.vocab.accented.values():
+                for word, df in forms:
+                    if "_" in word:
+                        for part in set(word.split("_")):
+                            index.setdefault(part, []).append((word, df))
+            for forms in index.values():
+                forms.sort(key=lambda kv: -kv[1])
+            self._accented_syllables = index
+        return self._accented_syllables.get(syllable, [])
+
+    # -- phrases ---------------------------------------------------------------
+
+    def phrase_docs(self, folded: tuple[str, ...], candidates: np.ndarray) -> np.ndarray:
+        """Boolean mask: documents among `candidates` holding the syllables in a row."""
+        out = np.zeros(self.n, dtype=bool)
+        for fieldname in ("title_s", "body_s"):
+            docs = candidates
+            for s in set(folded):
+                ids, _ = self.view.postings(fieldname, s)
+                docs = np.intersect1d(docs, ids, assume_unique=True)
+                if not len(docs):
+                    break
+            if not len(docs):
+                continue
+            positions = {s: self.view.positions(fieldname, s, docs) for s in set(folded)}
+            first = positions[folded[0]]
+            for doc in docs.tolist():
+                rest = [set(positions[s].get(doc, ())) for s in folded[1:]]
+                starts = first.get(doc, ())
+                if any(all(p + i + 1 in r for i, r in enumerate(rest)) for p in starts):
+                    out[doc] = True
+        return out
+
+    def term_unit(self, term: Term) -> Unit:
+        """A free-word run (all its concepts) or a phrase, as one unit."""
+        concepts = concepts_of(term.syllables, self.vocab)
+        units = [self.concept(c) for c in concepts]
+        match = np.logical_and.reduce([u.match for u in units])
+        score = np.sum([u.score for u in units], axis=0)
+        if term.phrase:
+            folded = tuple(s.folded for s in term.syllables)
+            match = self.phrase_docs(folded, np.nonzero(match & self.view.live)[0].astype(np.int32))
+        return Unit(match, np.where(match, score, 0).astype(np.float32))
+
+    def clause_units(self, clause: Clause) -> list[Unit]:
+        """Units of one clause: each concept of a lone free run, or one OR group."""
+        if len(clause.alternatives) == 1 and not clause.alternatives[0].phrase:
+            concepts = concepts_of(clause.alternatives[0].syllables, self.vocab)
+            return [self.concept(c) for c in concepts]
+        parts = [self.term_unit(t) for t in clause.alternatives]
+        match = np.logical_or.reduce([u.match for u in parts])
+        score = np.sum([u.score for u in parts], axis=0)
+        return [Unit(match, score)]
+
+    # -- the query -------------------------------------------------------------
+
+    def run(self, parsed: ParsedQuery, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(matched mask, scores) for a non-empty query within `allowed` documents."""
+        units: list[Unit] = []
+        for clause in parsed.positive:
+            units.extend(self.clause_units(clause))
+        for clause in parsed.negative:
+            for term in clause.alternatives:
+                allowed = allowed & ~self.term_unit(term).match
+        if not units:
+            return np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float32)
+        count = np.sum([u.match for u in units], axis=0)
+        total = np.sum([u.score for u in units], axis=0).astype(np.float32)
+        n_units = len(units)
+        need = n_units if n_units <= 3 else max(3, math.ceil(0.6 * n_units))
+        matched = allowed & (count >= need)
+        while not matched.any() and n_units > 3 and need > 1:
+            need -= 1  # a long question: rank partial matches rather than show nothing
+            matched = allowed & (count >= need)
+        scores = np.where(matched, total * (count / n_units), 0).astype(np.float32)
+        self.proximity(parsed, matched, scores)
+        return matched, scores
+
+    def proximity(self, parsed: ParsedQuery, matched: np.ndarray, scores: np.ndarray) -> None:
+        """Raise, in place, the top candidates whose adjacent concepts stand together."""
+        pairs: list[tuple[str, ...]] = []
+        for clause in parsed.positive:
+            for term in clause.alternatives:
+                if term.phrase:
+                    continue
+                concepts = concepts_of(term.syllables, self.vocab)
+                for a, b in zip(concepts, concepts[1:], strict=False):
+                    pairs.append(a.folded + b.folded)
+        if not pairs:
+            return
+        docs = np.nonzero(matched)[0]
+        if len(docs) > RERANK:
+            top = np.argpartition(-scores[docs], RERANK)[:RERANK]
+            docs = docs[top]
+        docs = np.sort(docs).astype(np.int32)
+        found = np.zeros(self.n, dtype=np.float32)
+        for pair in pairs:
+            found += self.phrase_docs(pair, docs)
+        scores *= 1.0 + PROXIMITY_WEIGHT * found / len(pairs)
+
+    # -- highlighting ----------------------------------------------------------
+
+    def patterns(self, parsed: ParsedQuery) -> list[Pattern]:
+        """What to mark in titles and snippets for this query."""
+        out: list[Pattern] = []
+        for clause in parsed.positive:
+            for term in clause.alternatives:
+                if term.phrase:
+                    out.append(Pattern(tuple(s.folded for s in term.syllables),
+                                       tuple(s.text if s.accented else None
+                                             for s in term.syllables), len(out)))
+                    continue
+                for concept in concepts_of(term.syllables, self.vocab):
+                    key = len(out)
+                    out.append(Pattern(concept.folded, concept.typed, key))
+                    for code in concept.codes:
+                        out.append(Pattern((code,), (None,), key))
+        return out

@@ -1,0 +1,465 @@
+"""The search layer behind `vnsearch search` and `/api/search`: one code path.
+
+`SearchEngine` opens the index lazily and re-opens it when the indexer has
+committed a new generation, so a long-running web server sees new articles
+without a restart. Whoosh's searcher reads files through shared handles, so
+one engine serialises its queries with a lock; a query costs milliseconds.
+
+Nothing a user types makes it raise: bad pages, sizes, sorts and facets are
+clamped or ignored, and an unusable query is an empty result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from html import unescape
+from pathlib import Path
+
+import numpy as np
+from whoosh import index as whoosh_index
+
+from indexer.normalize import lower, normalize
+from indexer.schema import FACETS, unpack_spans
+
+from .facets import FacetIndex, directive_label
+from .postings import IndexView
+from .query import ParsedQuery, parse
+from .ranking import Concept, Scorer, concepts_of
+from .snippets import (
+    Pattern,
+    find_marks,
+    highlight,
+    snippet,
+    text_syllables,
+    word_spans,
+)
+from .suggest import completions
+from .vocabulary import Vocabulary
+
+SORTS = ("relevance", "date")
+MAX_PER_PAGE = 100
+#: Top hits whose text is read to find the suggested spelling as written.
+SUGGESTION_DOCS = 10
+
+
+class _Snapshot:
+    """Everything derived from one index generation, built lazily."""
+
+    def __init__(self, ix: whoosh_index.Index, stamp: tuple) -> None:
+        self.stamp = stamp
+        self.view = IndexView(ix.searcher())
+        self._vocab: Vocabulary | None = None
+        self._facets: FacetIndex | None = None
+        self._scorer: Scorer | None = None
+
+    @property
+    def vocab(self) -> Vocabulary:
+        if self._vocab is None:
+            self._vocab = Vocabulary(self.view)
+        return self._vocab
+
+    @property
+    def facets(self) -> FacetIndex:
+        if self._facets is None:
+            self._facets = FacetIndex(self.view)
+        return self._facets
+
+    @property
+    def scorer(self) -> Scorer:
+        if self._scorer is None:
+            self._scorer = Scorer(self.view, self.vocab)
+        return self._scorer
+
+    def close(self) -> None:
+        try:
+            self.view.searcher.close()
+        except Exception:  # noqa: BLE001 - closing a stale searcher must not fail a query
+            pass
+
+
+class SearchEngine:
+    def __init__(self, index_dir: str | Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._lock = threading.RLock()
+        self._ix: whoosh_index.Index | None = None
+        self._snap: _Snapshot | None = None
+
+    # -- opening ---------------------------------------------------------------
+
+    def _stamp(self, ix: whoosh_index.Index) -> tuple:
+        generation = ix.latest_generation()
+        toc = self.index_dir / f"_{ix.indexname}_{generation}.toc"
+        try:
+            mtime = os.stat(toc).st_mtime_ns
+        except OSError:
+            mtime = 0
+        return generation, mtime
+
+    def _snapshot(self) -> _Snapshot | None:
+        """The current snapshot, re-opened when the index changed (call under the lock)."""
+        for _attempt in range(2):
+            try:
+                if self._ix is None:
+                    if not whoosh_index.exists_in(str(self.index_dir)):
+                        return None
+                    self._ix = whoosh_index.open_dir(str(self.index_dir))
+                stamp = self._stamp(self._ix)
+                if self._snap is None or self._snap.stamp != stamp:
+                    snap = _Snapshot(self._ix, stamp)
+                    if self._snap is not None:
+                        self._snap.close()
+                    self._snap = snap
+                return self._snap
+            except (OSError, whoosh_index.IndexError, EOFError, ValueError):
+                self._ix = None  # rebuilt or half-written: open afresh once
+        return self._snap
+
+    # -- search ----------------------------------------------------------------
+
+    def search(
+        self,
+        q: str | None,
+        filters: dict[str, list[str]] | None = None,
+        sort: str = "relevance",
+        page: int = 1,
+        per_page: int = 10,
+    ) -> dict:
+        """Results for `q` as the /api/search JSON (see interface.md)."""
+        started = time.perf_counter()
+        q = "" if q is None else str(q)
+        sort = sort if sort in SORTS else "relevance"
+        page = _clamp_int(page, 1, 1, 10**6)
+        per_page = _clamp_int(per_page, 10, 1, MAX_PER_PAGE)
+        filters = _clean_filters(filters)
+        result: dict = {
+            "query": q,
+            "total": 0,
+            "page": page,
+            "per_page": per_page,
+            "pages": 0,
+            "sort": sort,
+            "filters": filters,
+            "suggestion": None,
+            "hits": [],
+            "facets": {name: [] for name in FACETS},
+        }
+        parsed = parse(q)
+        with self._lock:
+            snap = self._snapshot()
+            if snap is None:
+                result["took_ms"] = _ms(started)
+                return result
+            self._search(snap, parsed, filters, sort, page, per_page, result)
+        result["took_ms"] = _ms(started)
+        return result
+
+    def _search(self, snap: _Snapshot, parsed: ParsedQuery, filters: dict[str, list[str]],
+                sort: str, page: int, per_page: int, result: dict) -> None:
+        view, facets = snap.view, snap.facets
+        masks = facets.filter_masks(filters)
+        allowed = view.live.copy()
+        for mask in masks.values():
+            allowed &= mask
+        if parsed.is_empty:
+            if not parsed.negative and not filters:
+                return  # nothing asked: no results rather than the whole index
+            matched = allowed.copy()
+            for clause in parsed.negative:
+                for term in clause.alternatives:
+                    matched &= ~snap.scorer.term_unit(term).match
+            scores = np.zeros(view.doc_count_all, dtype=np.float32)
+            sort = "date"
+            # Facet counts ignore each facet's own selection.
+            unfiltered = view.live.copy()
+            for clause in parsed.negative:
+                for term in clause.alternatives:
+                    unfiltered &= ~snap.scorer.term_unit(term).match
+        else:
+            unfiltered, scores = snap.scorer.run(parsed, view.live.copy())
+            matched = unfiltered & allowed
+        docs = np.nonzero(matched)[0]
+        total = len(docs)
+        result["total"] = total
+        result["pages"] = math.ceil(total / per_page) if total else 0
+        if result["pages"] and page > result["pages"]:
+            page = result["pages"]
+            result["page"] = page
+        result["facets"] = facets.counts(unfiltered, masks, filters)
+        if total:
+            order = _order(docs, scores, facets.dates, sort, (page * per_page))
+            page_docs = order[(page - 1) * per_page : page * per_page]
+            patterns = snap.scorer.patterns(parsed) if not parsed.is_empty else []
+            hits = [self._hit(snap, int(d), float(scores[d]), patterns) for d in page_docs]
+            result["hits"] = hits
+            if not parsed.is_empty:
+                top = order[:SUGGESTION_DOCS]
+                result["suggestion"] = self._suggestion(snap, parsed, top)
+
+    def _hit(self, snap: _Snapshot, docnum: int, score: float, patterns: list[Pattern]) -> dict:
+        stored = snap.view.stored(docnum)
+        title = stored.get("title") or ""
+        body = stored.get("body") or ""
+        title_marks = find_marks(text_syllables(title, word_spans(title)), patterns)
+        spans = _spans(stored, body)
+        body_marks = find_marks(text_syllables(body, spans), patterns)
+        record = _record(stored)
+        return {
+            "id": stored.get("id"),
+            "title": title,
+            "title_html": highlight(title, title_marks),
+            "date": stored.get("date") or None,
+            "author": stored.get("author") or None,
+            "score": round(score, 4),
+            "snippet": snippet(body, body_marks),
+            "localities": record.get("localities", []),
+            "directives": record.get("directives", []),
+            "source": stored.get("source") or None,
+        }
+
+    # -- suggestion ------------------------------------------------------------
+
+    def _suggestion(self, snap: _Snapshot, parsed: ParsedQuery, top: np.ndarray) -> str | None:
+        """The query with the accents the index most likely meant, or None."""
+        syllables = parsed.syllables
+        if not syllables or all(s.accented for s in syllables if s.folded.isalpha()):
+            return None
+        if any(c.negated or len(c.alternatives) > 1 for c in parsed.clauses):
+            return None
+        texts = []
+        for docnum in top:
+            stored = snap.view.stored(int(docnum))
+            for key in ("title", "body"):
+                text = stored.get(key) or ""
+                spans = word_spans(text) if key == "title" else _spans(stored, text)
+                texts.append((text, text_syllables(text, spans)))
+        parts = []
+        for clause in parsed.positive:
+            term = clause.alternatives[0]
+            folded = tuple(s.folded for s in term.syllables)
+            typed = tuple(s.text if s.accented else None for s in term.syllables)
+            written = _as_written(texts, folded, typed)
+            if written is None:
+                written = " ".join(
+                    _as_written(texts, c.folded, c.typed) or _restore(c, snap.vocab)
+                    for c in concepts_of(term.syllables, snap.vocab)
+                )
+            parts.append(f'"{written}"' if term.phrase else written)
+        suggestion = " ".join(parts)
+        if lower(suggestion).replace('"', "") == " ".join(s.text for s in syllables):
+            return None
+        return suggestion
+
+    # -- article ---------------------------------------------------------------
+
+    def article(self, doc_id: str, q: str = "") -> dict | None:
+        """One article with `q` highlighted, and a few related articles."""
+        with self._lock:
+            snap = self._snapshot()
+            if snap is None or not doc_id:
+                return None
+            ids, _ = snap.view.postings("id", str(doc_id))
+            if not len(ids):
+                return None
+            docnum = int(ids[0])
+            stored = snap.view.stored(docnum)
+            parsed = parse(q)
+            patterns = snap.scorer.patterns(parsed) if q and not parsed.is_empty else []
+            title = stored.get("title") or ""
+            body = stored.get("body") or ""
+            record = _record(stored)
+            title_marks = find_marks(text_syllables(title, word_spans(title)), patterns)
+            body_marks = find_marks(text_syllables(body, _spans(stored, body)), patterns)
+            out = {
+                "id": stored.get("id"),
+                "title": title,
+                "date": stored.get("date") or None,
+                "author": stored.get("author") or None,
+                "body": body,
+                "source": stored.get("source") or None,
+                "localities": record.get("localities", []),
+                "directives": record.get("directives", []),
+                "title_html": highlight(title, title_marks),
+                "body_html": highlight(body, body_marks),
+                "related": self._related(snap, docnum, title),
+            }
+            if record.get("summary"):
+                out["summary"] = record["summary"]
+            return out
+
+    def _related(self, snap: _Snapshot, docnum: int, title: str, limit: int = 5) -> list[dict]:
+        """Articles sharing the title's words: a long query with partial matching."""
+        parsed = parse(title)
+        if parsed.is_empty:
+            return []
+        allowed = snap.view.live.copy()
+        allowed[docnum] = False
+        matched, scores = snap.scorer.run(parsed, allowed)
+        docs = np.nonzero(matched)[0]
+        if not len(docs):
+            return []
+        order = docs[np.argsort(-scores[docs], kind="stable")][:limit]
+        out = []
+        for d in order:
+            stored = snap.view.stored(int(d))
+            out.append({"id": stored.get("id"), "title": stored.get("title") or "",
+                        "date": stored.get("date") or None})
+        return out
+
+    # -- completion ------------------------------------------------------------
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        """Completions of a typed prefix from the index's vocabulary, accents restored."""
+        limit = _clamp_int(limit, 8, 1, 50)
+        with self._lock:
+            snap = self._snapshot()
+            if snap is None:
+                return []
+            return completions(str(prefix or ""), snap.vocab, limit)
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _clamp_int(value: object, default: int, low: int, high: int) -> int:
+    try:
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return max(low, min(high, number))
+
+
+def _clean_filters(filters: object) -> dict[str, list[str]]:
+    """Known facets only, values as non-empty strings, in the order given."""
+    clean: dict[str, list[str]] = {}
+    if not isinstance(filters, dict):
+        return clean
+    for name, values in filters.items():
+        if name not in FACETS or values is None:
+            continue
+        if isinstance(values, str | int):
+            values = [values]
+        try:
+            items = [str(v).strip()[:200] for v in values]
+        except TypeError:
+            continue
+        items = [v for v in dict.fromkeys(items) if v]
+        if items:
+            clean[name] = items
+    return clean
+
+
+def _order(docs: np.ndarray, scores: np.ndarray, dates: np.ndarray, sort: str,
+           needed: int) -> np.ndarray:
+    """Matched docnums in display order (relevance: score, then newest)."""
+    doc_dates = dates[docs] if len(dates) else np.full(len(docs), "", dtype="U10")
+    doc_scores = scores[docs]
+    if sort == "date":
+        keys = (docs, -doc_scores, np.char.str_len(doc_dates) == 0, _desc(doc_dates))
+    else:
+        keys = (docs, _desc(doc_dates), -doc_scores)
+    return docs[np.lexsort(keys)]
+
+
+def _desc(values: np.ndarray) -> np.ndarray:
+    """Sort keys that put larger strings first."""
+    _, inverse = np.unique(values, return_inverse=True)
+    return -inverse
+
+
+def _spans(stored: dict, body: str) -> list[tuple[int, int]]:
+    packed = stored.get("body_spans")
+    if packed:
+        try:
+            spans = unpack_spans(packed)
+            if not spans or spans[-1][1] <= len(body):
+                return spans
+        except (ValueError, TypeError):
+            pass
+    return word_spans(body)
+
+
+def _record(stored: dict) -> dict:
+    try:
+        record = json.loads(stored.get("record") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    for directive in record.get("directives") or []:
+        if isinstance(directive, dict) and directive.get("code"):
+            directive.setdefault("label", directive_label(directive["code"], directive.get("type")))
+    return record
+
+
+def _as_written(texts: list, folded: tuple[str, ...],
+                typed: tuple[str | None, ...]) -> str | None:
+    """The most frequent spelling of the syllables in a row in the top hits, as written."""
+    pattern = Pattern(folded, typed, 0)
+    counts: dict[str, int] = {}
+    for text, syls in texts:
+        for a, b, _ in find_marks(syls, [pattern]):
+            run = [s for s in syls if a <= s.start < b]
+            if len(run) != len(folded):
+                continue
+            form = " ".join(normalize(text[s.start : s.end]) for s in run)
+            counts[form] = counts.get(form, 0) + 1
+    if not counts:
+        return None
+    best = max(counts.items(), key=lambda kv: (kv[1], kv[0] == lower(kv[0]), kv[0]))[0]
+    # A form seen capitalised only at sentence starts is better in lowercase.
+    low = lower(best)
+    if best != low and best[:1].isupper() and best[1:] == low[1:]:
+        if counts.get(low, 0) * 2 >= counts[best]:
+            return low
+    return best
+
+
+def _restore(concept: Concept, vocab: Vocabulary) -> str:
+    word = vocab.restore(concept.key, concept.typed)
+    if word is None:
+        return " ".join(t or f for t, f in zip(concept.typed, concept.folded, strict=True))
+    return word.replace("_", " ")
+
+
+def format_results(result: dict) -> str:
+    """Plain text for the terminal: totals, suggestion, hits with snippets, facets."""
+    lines: list[str] = []
+    total = result.get("total", 0)
+    query = result.get("query", "")
+    header = f"{total} kết quả cho «{query}»" if query else f"{total} kết quả"
+    if result.get("pages"):
+        header += f" (trang {result.get('page')}/{result.get('pages')})"
+    lines.append(header)
+    if result.get("suggestion"):
+        lines.append(f"Có phải bạn muốn tìm: {result['suggestion']}")
+    start = (result.get("page", 1) - 1) * result.get("per_page", 10)
+    for i, hit in enumerate(result.get("hits", []), start + 1):
+        lines.append("")
+        date = hit.get("date") or "không rõ ngày"
+        lines.append(f"{i}. {hit.get('title')}  [{date}]  {hit.get('id')}")
+        lines.append(f"   {_plain(hit.get('snippet', ''))}")
+    facets = result.get("facets") or {}
+    names = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã",
+             "province_2025": "Tỉnh (2025)", "directive": "Văn bản", "year": "Năm"}
+    shown = False
+    for name in FACETS:
+        entries = facets.get(name) or []
+        if entries:
+            if not shown:
+                lines.append("")
+                shown = True
+            values = ", ".join(
+                f"{e.get('label') or e['value']} ({e['count']})" for e in entries[:8]
+            )
+            lines.append(f"{names.get(name, name)}: {values}")
+    return "\n".join(lines)
+
+
+def _plain(html: str) -> str:
+    return unescape(html.replace("<mark>", "[").replace("</mark>", "]"))

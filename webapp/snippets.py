@@ -1,0 +1,183 @@
+"""Highlighting and snippets on the original text, through stored word offsets.
+
+The index matches folded words, but users must see the text as written: an
+accent-free `xay dung` marks `xây dựng`. Each body word's (start, end) offsets
+into the stored text come from the indexer (`body_spans`); within a word the
+syllables are its whitespace-separated pieces. A query concept is a sequence
+of folded syllables, so a match may span several index words or be a part of
+one (`xây dựng` inside `xây_dựng_Đảng`). Everything outside `<mark>` is
+HTML-escaped.
+
+When the user typed accents, exact spellings are marked in preference: an
+article holding `Đảng` marks only `Đảng`, not `đang`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from html import escape
+
+from indexer.normalize import lower, normalize, strip_diacritics
+from indexer.segment import CODE_PATTERN, canonical_code, segment
+
+_CODE_RE = re.compile(CODE_PATTERN)
+_PIECE_RE = re.compile(r"\d+(?:/\d+)+|[^\W_]+(?:[.,][0-9]+)*")
+#: Snippet length in characters (about two lines of a results page).
+SNIPPET_CHARS = 240
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A sequence of folded syllables to mark; `typed[i]` is the accented form or None."""
+
+    folded: tuple[str, ...]
+    typed: tuple[str | None, ...]
+    key: int
+    prefix: bool = False  # the single syllable is a code prefix (`21-`)
+
+
+@dataclass(frozen=True)
+class Syl:
+    folded: str
+    lowered: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=200_000)
+def _forms(piece: str) -> tuple[str, str]:
+    low = lower(normalize(piece))
+    return low, strip_diacritics(low)
+
+
+def text_syllables(text: str, spans: list[tuple[int, int]]) -> list[Syl]:
+    """Syllables of `text` with offsets, read inside the given word spans."""
+    out: list[Syl] = []
+    for start, end in spans:
+        word = text[start:end]
+        if _CODE_RE.fullmatch(normalize(word)):
+            low = lower(canonical_code(normalize(word)))
+            out.append(Syl(low, low, start, end))
+            continue
+        for m in _PIECE_RE.finditer(word):
+            low, folded = _forms(m.group())
+            out.append(Syl(folded, low, start + m.start(), start + m.end()))
+    return out
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """Word offsets of a text the index holds none for (titles are short)."""
+    return [(w.start, w.end) for w in segment(text)]
+
+
+def find_marks(syllables: list[Syl], patterns: list[Pattern]) -> list[tuple[int, int, int]]:
+    """(start, end, pattern key) of every match, exact spellings preferred per key."""
+    if not patterns or not syllables:
+        return []
+    by_first: dict[str, list[Pattern]] = {}
+    prefixes: list[Pattern] = []
+    for p in patterns:
+        if p.prefix:
+            prefixes.append(p)
+        else:
+            by_first.setdefault(p.folded[0], []).append(p)
+    found: dict[int, list[tuple[int, int, bool]]] = {}
+    n = len(syllables)
+    for i, syl in enumerate(syllables):
+        for p in by_first.get(syl.folded, ()):
+            k = len(p.folded)
+            if i + k > n:
+                continue
+            window = syllables[i : i + k]
+            if all(window[j].folded == p.folded[j] for j in range(1, k)):
+                exact = all(
+                    t is None or t == w.lowered for t, w in zip(p.typed, window, strict=True)
+                )
+                found.setdefault(p.key, []).append((window[0].start, window[-1].end, exact))
+        for p in prefixes:
+            if syl.folded.startswith(p.folded[0]):
+                found.setdefault(p.key, []).append((syl.start, syl.end, True))
+    marks: list[tuple[int, int, int]] = []
+    for key, matches in found.items():
+        if any(exact for _, _, exact in matches):
+            matches = [m for m in matches if m[2]]
+        marks.extend((a, b, key) for a, b, _ in matches)
+    marks.sort()
+    merged: list[tuple[int, int, int]] = []
+    for a, b, key in marks:  # overlapping marks become one
+        if merged and a < merged[-1][1]:
+            if b > merged[-1][1]:
+                merged[-1] = (merged[-1][0], b, merged[-1][2])
+            continue
+        merged.append((a, b, key))
+    return merged
+
+
+def highlight(text: str, marks: list[tuple[int, int, int]], start: int = 0,
+              end: int | None = None) -> str:
+    """`text[start:end]` escaped, with marks wrapped in <mark>."""
+    end = len(text) if end is None else end
+    out: list[str] = []
+    pos = start
+    for a, b, _ in marks:
+        if b <= start or a >= end:
+            continue
+        a, b = max(a, start), min(b, end)
+        out.append(escape(text[pos:a], quote=False))
+        out.append(f"<mark>{escape(text[a:b], quote=False)}</mark>")
+        pos = b
+    out.append(escape(text[pos:end], quote=False))
+    return "".join(out)
+
+
+def best_window(text: str, marks: list[tuple[int, int, int]],
+                size: int = SNIPPET_CHARS) -> tuple[int, int]:
+    """The stretch of about `size` characters holding the most distinct matches."""
+    if not marks:
+        return 0, _cut(text, min(len(text), size))
+    best = (-1, -1, 0)
+    for i, (a, _, _) in enumerate(marks):
+        keys = set()
+        count = 0
+        for _a2, b2, key in marks[i:]:
+            if b2 - a > size:
+                break
+            keys.add(key)
+            count += 1
+        score = (len(keys), count, -i)
+        if score > best:
+            best = score
+            start_mark = a
+    start = start_mark
+    # Begin a little before the first match, at a sentence start when one is near.
+    lead = max(0, start - size // 4)
+    sentence = max(text.rfind(". ", lead, start), text.rfind("\n", lead, start))
+    if sentence >= 0:
+        start = sentence + 1
+    else:
+        space = text.rfind(" ", lead, start)
+        start = space + 1 if space >= 0 and start - lead >= size // 4 else lead
+    while start < len(text) and text[start].isspace():
+        start += 1
+    return start, _cut(text, min(len(text), start + size))
+
+
+def _cut(text: str, end: int) -> int:
+    """Move `end` back to a word boundary."""
+    if end >= len(text):
+        return len(text)
+    space = text.rfind(" ", max(0, end - 30), end)
+    return space if space > 0 else end
+
+
+def snippet(text: str, marks: list[tuple[int, int, int]], size: int = SNIPPET_CHARS) -> str:
+    """One line of HTML: the best passage with <mark>s, `…` where text was cut."""
+    start, end = best_window(text, marks, size)
+    html = highlight(text, marks, start, end).replace("\n", " ").strip()
+    if start > 0:
+        html = "… " + html
+    if end < len(text):
+        html += " …"
+    return html

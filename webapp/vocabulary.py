@@ -1,0 +1,128 @@
+"""The index's own vocabulary: compounds for accent-free queries, accents back.
+
+pyvi cannot segment accent-free text (`xay dung` stays two syllables), so
+the folded query is segmented here against the folded word lexicon of the
+index, by dynamic programming over syllables maximising the product of word
+probabilities (document frequency / document count). The same lexicons map
+each folded word to its accented spellings, most frequent first: that gives
+the exact-spelling bonus for partly accented queries, the `suggestion`, and
+completions for `suggest()`. Built once per index generation.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Sequence
+
+from indexer.normalize import strip_diacritics
+
+from .postings import IndexView
+
+#: Longest compound considered, in syllables.
+MAX_WORD = 4
+
+
+class Vocabulary:
+    def __init__(self, view: IndexView) -> None:
+        self.doc_count = max(view.doc_count, 1)
+        word_df: dict[str, int] = dict(view.lexicon("body_f"))
+        for term, df in view.lexicon("title_f").items():
+            if df > word_df.get(term, 0):
+                word_df[term] = df
+        self.word_df = word_df
+        self.syllable_df: dict[str, int] = dict(view.lexicon("body_s"))
+        for term, df in view.lexicon("title_s").items():
+            if df > self.syllable_df.get(term, 0):
+                self.syllable_df[term] = df
+        accented: dict[str, dict[str, int]] = {}
+        for field in ("body", "title"):
+            for term, df in view.lexicon(field).items():
+                forms = accented.setdefault(strip_diacritics(term), {})
+                forms[term] = max(forms.get(term, 0), df)
+        self.accented = {
+            key: sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
+            for key, forms in accented.items()
+        }
+        self._sorted_keys: list[str] | None = None
+
+    # -- compounds -------------------------------------------------------------
+
+    def _word_cost(self, key: str, single: bool) -> float | None:
+        df = self.word_df.get(key, 0)
+        if df <= 0:
+            if not single:
+                return None
+            df = 0.3  # unknown syllable: still a word, an unlikely one
+        return math.log(df / self.doc_count)
+
+    def segment(self, folded: Sequence[str]) -> list[tuple[int, int]]:
+        """Split folded syllables into the most probable known words: [(start, end)]."""
+        n = len(folded)
+        best: list[float] = [0.0] + [-math.inf] * n
+        back = [0] * (n + 1)
+        for end in range(1, n + 1):
+            for start in range(max(0, end - MAX_WORD), end):
+                if best[start] == -math.inf:
+                    continue
+                single = end - start == 1
+                cost = self._word_cost("_".join(folded[start:end]), single)
+                if cost is None:
+                    continue
+                if best[start] + cost > best[end]:
+                    best[end] = best[start] + cost
+                    back[end] = start
+        spans = []
+        end = n
+        while end > 0:
+            start = back[end]
+            spans.append((start, end))
+            end = start
+        return spans[::-1]
+
+    # -- accents ---------------------------------------------------------------
+
+    def variants(self, key: str, typed: Sequence[str | None]) -> list[tuple[str, int]]:
+        """Accented words folding to `key` that agree with the accents typed.
+
+        `typed[i]` is the i-th syllable as typed when the user accented it,
+        None when typed without accents (any spelling fits).
+        """
+        out = []
+        for word, df in self.accented.get(key, ()):
+            parts = word.split("_")
+            if len(parts) == len(typed) and all(
+                t is None or t == p for t, p in zip(typed, parts, strict=True)
+            ):
+                out.append((word, df))
+        return out
+
+    def restore(self, key: str, typed: Sequence[str | None]) -> str | None:
+        """The most frequent accented spelling of `key` fitting the typed accents."""
+        found = self.variants(key, typed)
+        return found[0][0] if found else None
+
+    # -- codes and completion --------------------------------------------------
+
+    @property
+    def sorted_keys(self) -> list[str]:
+        if self._sorted_keys is None:
+            self._sorted_keys = sorted(self.word_df)
+        return self._sorted_keys
+
+    def with_prefix(self, prefix: str, limit: int = 10_000) -> list[str]:
+        """Folded words starting with `prefix`, in lexical order."""
+        keys = self.sorted_keys
+        i = bisect.bisect_left(keys, prefix)
+        out = []
+        while i < len(keys) and keys[i].startswith(prefix) and len(out) < limit:
+            out.append(keys[i])
+            i += 1
+        return out
+
+    def codes_for_number(self, number: str, kind: str | None = None) -> list[str]:
+        """Directive codes (folded) for a typed number: `21` → `21-kl/tw`, `21-nq/tw`..."""
+        if not number.isdigit() or len(number) > 4:
+            return []
+        prefix = f"{int(number):02d}-" + (f"{kind}/" if kind else "")
+        return [k for k in self.with_prefix(prefix, 200) if "/" in k]
