@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from .engine import get_engine
 from .params import SearchState, clean_text, parse_search_args
@@ -23,6 +24,9 @@ def search() -> str:
         return render_template("search.html", home=True, page=None, state=state)
     result = get_engine().search(state.q, filters=state.filters, sort=state.sort,
                                  page=state.page, per_page=state.per_page)
+    if isinstance(result.get("page"), int) and result["page"] >= 1:
+        # The search layer moves a page past the end back to the last page.
+        state = state.replace(page=result["page"])
     page = search_page(result, state, base=url_for("pages.search"),
                        api_base=url_for("api.search"),
                        article_base=url_for("pages.article", doc_id="x")[:-1])
@@ -42,3 +46,9 @@ def article(doc_id: str) -> str:
                         article_base=url_for("pages.article", doc_id="x")[:-1],
                         api_url=url_for("api.article", doc_id=doc_id))
     return render_template("article.html", article=view, state=SearchState(q=q))
+
+
+@pages.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever the page says; the icon is an SVG."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)

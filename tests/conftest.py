@@ -1,0 +1,75 @@
+"""Shared pytest fixtures. Each owner keeps their fixtures in a separate, labelled block."""
+
+from __future__ import annotations
+
+# ---------------------------------------------------------------------------
+# Web site (issue 6): a real index built by `vnsearch index` from corpus/,
+# served by waitress on loopback in a thread. Owner: web site.
+# ---------------------------------------------------------------------------
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def build_index_with_cli(corpus: Path, index_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real `vnsearch index` command (the code path users run)."""
+    return subprocess.run(
+        [sys.executable, "-m", "webapp.cli", "index", str(corpus), "--index", str(index_dir)],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+    )
+
+
+class LiveServer:
+    """The Flask app under waitress on 127.0.0.1, on a free port, in a daemon thread."""
+
+    def __init__(self, index_dir: Path) -> None:
+        from waitress.server import create_server
+
+        from webapp import create_app
+
+        self.app = create_app({"INDEX_DIR": str(index_dir)})
+        self.server = create_server(self.app, host="127.0.0.1", port=0, threads=4)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        from waitress import wasyncore
+
+        self.server.task_dispatcher.shutdown()
+        wasyncore.close_all(self.server._map)
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def web_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of corpus/ (tests may add articles to their own copies)."""
+    corpus = tmp_path_factory.mktemp("web") / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def web_index(web_corpus: Path) -> Path:
+    """An index of the sample corpus, built once per run through `vnsearch index`."""
+    index_dir = web_corpus.parent / "index"
+    result = build_index_with_cli(web_corpus, index_dir)
+    assert result.returncode == 0, result.stderr
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def live_server(web_index: Path) -> Iterator[LiveServer]:
+    """The web site over the sample index, for HTTP and browser tests."""
+    server = LiveServer(web_index)
+    yield server
+    server.stop()
+
+# --------------------------- end of web site block ---------------------------
