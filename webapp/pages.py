@@ -15,8 +15,13 @@ pages = Blueprint("pages", __name__)
 MAX_ID_CHARS = 300
 
 
-@pages.get("/search")
 @pages.get("/")
+def home() -> str:
+    """The home page; it also answers searches, so `/?q=…` works like `/search?q=…`."""
+    return search()
+
+
+@pages.get("/search")
 def search() -> str:
     """The search page; with no query and no filter it is the home page."""
     state = parse_search_args(request.args)

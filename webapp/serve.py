@@ -54,8 +54,7 @@ def serve_command(index_dir: str, host: str, port: int, threads: int) -> int:
     print(f"Serving {index_dir} on http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr,
           flush=True)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="vnsearch",
-                       url_scheme="http")
+        waitress.serve(app, host=host, port=port, threads=threads)
     except OSError as exc:
         print(f"vnsearch serve: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1

@@ -324,10 +324,14 @@ def pagination(state: SearchState, pages: int, base: str) -> dict[str, Any] | No
         return f"{base}?{urlencode(state.items(page=n))}"
     numbers: list[int | None] = []
     window = set(range(max(1, state.page - 2), min(pages, state.page + 2) + 1)) | {1, pages}
+    previous = 0
     for n in sorted(w for w in window if w >= 1):
-        if numbers and numbers[-1] is not None and n - numbers[-1] > 1:  # type: ignore[operator]
+        if n - previous == 2:
+            numbers.append(n - 1)  # a gap of one page shows the page, not “…”
+        elif n - previous > 2:
             numbers.append(None)
         numbers.append(n)
+        previous = n
     return {
         "prev": url(state.page - 1) if state.page > 1 else None,
         "next": url(state.page + 1) if state.page < pages else None,
