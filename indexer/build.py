@@ -135,25 +135,11 @@ def _child_init(close_fds: tuple[int, ...]) -> None:
 
 
 def _extract(path: Path) -> tuple[list[Article], list[tuple[str, str]]]:
-    """Articles of one file and the records skipped in it."""
-    from . import extract
+    """Articles of one file and the records skipped in it, as (where, reason)."""
+    from .extract import extract_file_report
 
-    with_warnings = getattr(extract, "extract_file_with_warnings", None)
-    if with_warnings is not None:
-        articles, warnings = with_warnings(path)
-        return list(articles), [_warning_pair(path, w) for w in warnings]
-    return list(extract.extract_file(path)), []
-
-
-def _warning_pair(path: Path, warning: Any) -> tuple[str, str]:
-    if isinstance(warning, tuple) and len(warning) == 2:
-        return str(warning[0]), str(warning[1])
-    reason = getattr(warning, "reason", None)
-    if reason is not None:
-        where = getattr(warning, "path", None) or path
-        line = getattr(warning, "line", None)
-        return (f"{where}:{line}" if line else str(where)), str(reason)
-    return str(path), str(warning)
+    articles, warnings = extract_file_report(path)
+    return articles, [(str(path), warning) for warning in warnings]
 
 
 def read_file(task: tuple[str, str | None]) -> FileResult:

@@ -1,11 +1,13 @@
 """Progress for long indexing runs: a bar on a terminal, plain lines otherwise.
 
 Goes to stderr, because stdout carries the one summary line scripts parse.
-Plain lines (logs, CI, pipes) come at most every `interval` seconds.
+Plain lines (logs, CI, pipes) come at most every `interval` seconds
+(default 5, or `$VNSEARCH_PROGRESS_INTERVAL`).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
@@ -14,10 +16,14 @@ from typing import TextIO
 class Progress:
     """Counts done units of a total that may still grow (articles found while reading)."""
 
-    def __init__(self, label: str, stream: TextIO | None = None, interval: float = 5.0) -> None:
+    def __init__(
+        self, label: str, stream: TextIO | None = None, interval: float | None = None
+    ) -> None:
         self.label = label
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        if interval is None:
+            interval = float(os.environ.get("VNSEARCH_PROGRESS_INTERVAL") or 5.0)
         self.interval = 0.1 if self.tty else interval
         self.done = 0
         self.total = 0
