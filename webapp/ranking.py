@@ -40,6 +40,8 @@ ACCENT_WEIGHT = 1.0
 ACCENT_COMPOUND_WEIGHT = 0.5
 #: Share of the score added when all adjacent concepts stand next to each other.
 PROXIMITY_WEIGHT = 0.5
+#: Share of a long query's weight a document must hold (relaxed if none does).
+MIN_COVERAGE = 0.5
 #: How many top candidates get the proximity check.
 RERANK = 100
 
@@ -121,6 +123,10 @@ class Scorer:
         self.n = view.doc_count_all
         self._accented_syllables: dict[str, list[tuple[str, int]]] | None = None
 
+    def idf(self, df: int) -> float:
+        n = max(self.view.doc_count, df)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
     # -- BM25 ------------------------------------------------------------------
 
     def field_scores(self, out: np.ndarray, fieldname: str, term: str, weight: float) -> None:
@@ -128,9 +134,7 @@ class Scorer:
         ids, tfs = self.view.postings(fieldname, term)
         if not len(ids):
             return
-        df = len(ids)
-        n = max(self.view.doc_count, df)
-        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        idf = self.idf(len(ids))
         lengths = self.view.lengths(fieldname)[ids]
         b = B[fieldname]
         norm = K1 * (1.0 - b + b * lengths / self.view.avg_length(fieldname))
@@ -231,8 +235,12 @@ class Scorer:
 
     # -- the query -------------------------------------------------------------
 
-    def run(self, parsed: ParsedQuery, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(matched mask, scores) for a non-empty query within `allowed` documents."""
+    def run(self, parsed: ParsedQuery, allowed: np.ndarray,
+            min_coverage: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(matched mask, scores) for a non-empty query within `allowed` documents.
+
+        `min_coverage` overrides the share of the query a document must hold.
+        """
         units: list[Unit] = []
         for clause in parsed.positive:
             units.extend(self.clause_units(clause))
@@ -241,15 +249,26 @@ class Scorer:
                 allowed = allowed & ~self.term_unit(term).match
         if not units:
             return np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float32)
-        count = np.sum([u.match for u in units], axis=0)
+        # Coverage: the share of the query's weight (rare words weigh more) a
+        # document holds. Short queries need all of it; long ones most of it.
+        weights = np.array([self.idf(int(np.count_nonzero(u.match & self.view.live)))
+                            for u in units], dtype=np.float32)
+        weights /= max(float(weights.sum()), 1e-9)
+        coverage = np.zeros(self.n, dtype=np.float32)
+        for weight, unit in zip(weights, units, strict=True):
+            coverage += weight * unit.match
         total = np.sum([u.score for u in units], axis=0).astype(np.float32)
-        n_units = len(units)
-        need = n_units if n_units <= 3 else max(3, math.ceil(0.6 * n_units))
-        matched = allowed & (count >= need)
-        while not matched.any() and n_units > 3 and need > 1:
-            need -= 1  # a long question: rank partial matches rather than show nothing
-            matched = allowed & (count >= need)
-        scores = np.where(matched, total * (count / n_units), 0).astype(np.float32)
+        if min_coverage is not None:
+            matched = allowed & (coverage >= min_coverage - 1e-6)
+        elif len(units) <= 3:
+            matched = allowed & np.logical_and.reduce([u.match for u in units])
+        else:
+            need = MIN_COVERAGE
+            matched = allowed & (coverage >= need - 1e-6)
+            while not matched.any() and need > 0.05:
+                need -= 0.1  # a long question: rank partial matches rather than show nothing
+                matched = allowed & (coverage >= need - 1e-6)
+        scores = np.where(matched, total * coverage, 0).astype(np.float32)
         self.proximity(parsed, matched, scores)
         return matched, scores
 

@@ -297,7 +297,7 @@ class SearchEngine:
             return []
         allowed = snap.view.live.copy()
         allowed[docnum] = False
-        matched, scores = snap.scorer.run(parsed, allowed)
+        matched, scores = snap.scorer.run(parsed, allowed, min_coverage=0.2)
         docs = np.nonzero(matched)[0]
         if not len(docs):
             return []
@@ -405,7 +405,9 @@ def _as_written(texts: list, folded: tuple[str, ...],
     for text, syls in texts:
         for a, b, _ in find_marks(syls, [pattern]):
             run = [s for s in syls if a <= s.start < b]
-            if len(run) != len(folded):
+            if len(run) != len(folded) or any(
+                t is not None and t != s.lowered for t, s in zip(typed, run, strict=True)
+            ):
                 continue
             form = " ".join(normalize(text[s.start : s.end]) for s in run)
             counts[form] = counts.get(form, 0) + 1

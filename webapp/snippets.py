@@ -121,10 +121,16 @@ def highlight(text: str, marks: list[tuple[int, int, int]], start: int = 0,
     end = len(text) if end is None else end
     out: list[str] = []
     pos = start
-    for a, b, _ in marks:
+    joined: list[list[int]] = []
+    for a, b, _ in marks:  # marks apart only by spaces read as one (`Vỏ nho`)
         if b <= start or a >= end:
             continue
         a, b = max(a, start), min(b, end)
+        if joined and not text[joined[-1][1] : a].strip(" "):
+            joined[-1][1] = b
+        else:
+            joined.append([a, b])
+    for a, b in joined:
         out.append(escape(text[pos:a], quote=False))
         out.append(f"<mark>{escape(text[a:b], quote=False)}</mark>")
         pos = b
@@ -175,7 +181,7 @@ def _cut(text: str, end: int) -> int:
 def snippet(text: str, marks: list[tuple[int, int, int]], size: int = SNIPPET_CHARS) -> str:
     """One line of HTML: the best passage with <mark>s, `…` where text was cut."""
     start, end = best_window(text, marks, size)
-    html = highlight(text, marks, start, end).replace("\n", " ").strip()
+    html = " ".join(highlight(text, marks, start, end).split())
     if start > 0:
         html = "… " + html
     if end < len(text):
