@@ -73,3 +73,36 @@ def live_server(web_index: Path) -> Iterator[LiveServer]:
     server.stop()
 
 # --------------------------- end of web site block ---------------------------
+
+
+# ---------------------------------------------------------------------------
+# Search (issue 5): a real index built by `vnsearch index` from corpus/ plus
+# tests/data/search_extra.jsonl (accent, escaping, long-question and date
+# cases). Owner: search.
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def search_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """corpus/*.txt and the search test articles, in a private folder."""
+    corpus = tmp_path_factory.mktemp("search") / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    shutil.copy(REPO / "tests" / "data" / "search_extra.jsonl", corpus)
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def search_index(search_corpus: Path) -> Path:
+    index_dir = search_corpus.parent / "index"
+    result = build_index_with_cli(search_corpus, index_dir)
+    assert result.returncode == 0, result.stderr
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def engine(search_index: Path):
+    from webapp.search import SearchEngine
+
+    return SearchEngine(search_index)
+
+# ----------------------------- end of search block -----------------------------
