@@ -84,7 +84,9 @@ class Gazetteer:
 
     def _add(self, name: str, unit: Unit) -> None:
         key = tuple(_keys(tok)[1] for tok in _TOKEN_RE.findall(name))
-        self.by_fold.setdefault(key, []).append(unit)
+        units = self.by_fold.setdefault(key, [])
+        if unit not in units:
+            units.append(unit)
 
     def exact_key(self, unit: Unit) -> tuple[str, ...]:
         return _exact_name_key(unit.name)
@@ -130,6 +132,7 @@ _ALIASES = {
     "Daknong": "p67",
     "Kontum": "p62",
     "Thừa Thiên - Huế": "p46",
+    "TT-Huế": "p46",
     "Huế": "d474",
     "Bà Rịa Vũng Tàu": "p77",
     "BR-VT": "p77",
@@ -174,9 +177,14 @@ _NON_PLACE_BEFORE = frozenset(
     thương hiệu|bút danh|gia đình|vợ|chồng|con|bạn|cậu|thầy|mẹ|bố|cha|ca sĩ|nghệ sĩ|
     tác giả|nhà thơ|nhà văn|cầu thủ|vận động viên|học sinh|sinh viên|bị can|bị cáo|
     đối tượng|nạn nhân|tuyến|quốc lộ|tỉnh lộ|đập|hồ|sông|núi|đèo|bến|cảng|ga|sân bay|
-    nhà máy|xí nghiệp|hợp tác xã|htx|siêu thị""".replace("\n", "").split("|")
+    nhà máy|xí nghiệp|hợp tác xã|htx|siêu thị|cầu vượt|ngã tư|ngã ba|ngã sáu|vòng xoay|
+    nút giao|hầm|bùng binh""".replace("\n", "").split("|")
 )
 _NON_PLACE_BEFORE = frozenset(w.strip() for w in _NON_PLACE_BEFORE)
+# Words that start an organisation's name: a bare place name after them is part of it.
+_ORGANISATION_WORDS = frozenset(
+    "công ty|cty|tập đoàn|doanh nghiệp|ngân hàng|khách sạn|nhà hàng|hãng|thương hiệu".split("|")
+)
 _SURNAMES = frozenset(
     """nguyễn trần lê phạm hoàng huỳnh phan vũ võ đặng bùi đỗ hồ ngô dương lý đinh đào
     trương lâm mai trịnh lương tô tạ chu quách cao kiều la thái mạc lưu đàm ma lò hứa
@@ -205,6 +213,7 @@ class _Mention:
     end: int
     candidates: list[Unit]
     bare: bool
+    lead: int = -1  # where its unit word starts (the name itself when bare)
     resolved: Unit | None = None
 
 
@@ -226,6 +235,11 @@ def _gap_ok(text: str, a: _Token, b: _Token, allow_dot: bool = False) -> bool:
     if allow_dot:
         return re.fullmatch(r"\s*\.?\s*", gap) is not None
     return re.fullmatch(r"\s+|\s*[-–]\s*", gap) is not None
+
+
+def _space_only(text: str, a: _Token, b: _Token) -> bool:
+    """Only spaces between two tokens: they read as one proper name."""
+    return text[a.end:b.start].isspace()
 
 
 class _Matcher:
@@ -305,8 +319,14 @@ class _Matcher:
                     cands = [u for u in units if u.level in levels]
                     if not cands:
                         continue
+                    if end == j + 1 and end < len(toks) and toks[end].upper and \
+                            not toks[end].text[0].isdigit() and \
+                            _space_only(self.text, toks[j], toks[end]) and \
+                            not toks[j].text[0].isdigit():
+                        break  # "xã Quế Bình" when only "Quế" is known: a longer, unknown name
                     typed = [u for u in cands if u.type in types]
-                    found.append(_Mention(toks[j].start, toks[end - 1].end, typed or cands, False))
+                    found.append(_Mention(toks[j].start, toks[end - 1].end, typed or cands, False,
+                                          toks[i].start))
                     plural = i > 0 and (toks[i - 1].folded in _PLURALS
                                         or toks[i - 1].text.isdigit())
                     i = self._list_continuation(end, levels, types, found) if plural else end
@@ -349,7 +369,8 @@ class _Matcher:
                 break
             typed = [u for u in cands if u.type in types]
             end = names[0][0]
-            found.append(_Mention(toks[step].start, toks[end - 1].end, typed or cands, False))
+            found.append(_Mention(toks[step].start, toks[end - 1].end, typed or cands, False,
+                                  toks[step].start))
             k = end
         return k
 
@@ -368,11 +389,11 @@ class _Matcher:
         if tuple(t.exact for t in span) in _PERSON_PROVINCES:
             return None
         # part of a longer proper name: a person (Lê Xuân Huy) or an organisation
-        if i > 0 and _gap_ok(self.text, toks[i - 1], tok) and toks[i - 1].upper and (
+        if i > 0 and _space_only(self.text, toks[i - 1], tok) and toks[i - 1].upper and (
             normalize(toks[i - 1].text).lower() in _SURNAMES or toks[i - 1].text.isupper()
         ):
             return None
-        if end < len(toks) and _gap_ok(self.text, toks[end - 1], toks[end]) and \
+        if end < len(toks) and _space_only(self.text, toks[end - 1], toks[end]) and \
                 toks[end].upper and not toks[end].text.isdigit():
             return None
         before = self.text[max(0, tok.start - 30):tok.start]
@@ -387,10 +408,34 @@ class _Matcher:
             re.fullmatch(r"\s*", after) or after.lstrip(" ").startswith("\n")
         ):
             return None
-        return _Mention(tok.start, span[-1].end, list(units), True)
+        clause = re.split(r"[.,;:!?()\n\"“”]", self.text[max(0, tok.start - 60):tok.start])[-1]
+        clause_words = normalize(clause).lower().split()[-6:]
+        if any(" ".join(clause_words[k:k + 2]) in _ORGANISATION_WORDS
+               or clause_words[k] in _ORGANISATION_WORDS for k in range(len(clause_words))):
+            return None  # "Công ty đấu giá hợp danh Hồng Lĩnh": a company's name
+        return _Mention(tok.start, span[-1].end, list(units), True, tok.start)
 
 
-def _resolve(mentions: list[_Mention], gaz: Gazetteer) -> None:
+_LEVEL_RANK = {"c": 0, "d": 1, "p": 2}
+
+
+def _constrain_by_adjacent_parent(mentions: list[_Mention], gaz: Gazetteer, text: str) -> None:
+    """`xã Cẩm Nam, huyện Cẩm Xuyên` / `huyện Bình Lục (Hà Nam)`: the parent named
+    right after a unit must contain it; a unit the parent cannot hold is dropped."""
+    for m, n in zip(mentions, mentions[1:], strict=False):
+        if not m.candidates or not n.candidates:
+            continue
+        if not re.fullmatch(r"\s*[,(–-]?\s*", text[m.end:n.lead]):
+            continue
+        top = max(_LEVEL_RANK[u.level] for u in m.candidates)
+        if min(_LEVEL_RANK[u.level] for u in n.candidates) <= top:
+            continue
+        parents = {u.code for u in n.candidates}
+        m.candidates = [u for u in m.candidates
+                        if parents & {c.code for c in gaz.chain(u)}]
+
+
+def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str) -> None:
     """Give each mention one unit where the text allows, else leave it unresolved.
 
     Anchors are units named unambiguously; an ambiguous name takes the one
@@ -398,6 +443,7 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer) -> None:
     Bare names prefer provinces, then districts; a bare commune needs its
     district named in the article.
     """
+    _constrain_by_adjacent_parent(mentions, gaz, text)
     anchors: set[str] = set()
 
     def anchor(unit: Unit) -> None:
@@ -455,8 +501,8 @@ def find_localities(text: str, subject_spans: list[tuple[int, int]] | None = Non
     subject only when they are the title's places, their parents or children.
     """
     gaz = gazetteer()
-    mentions = [m for m in _Matcher(text, gaz).mentions()]
-    _resolve(mentions, gaz)
+    mentions = _Matcher(text, gaz).mentions()
+    _resolve(mentions, gaz, text)
     resolved = [m for m in mentions if m.resolved is not None]
 
     def inside(m: _Mention, span: tuple[int, int] | None) -> bool:
