@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -202,13 +203,29 @@ def _tree_from_field(tree: list[dict[str, Any]], state: SearchState, ids: _Ids,
     return nodes
 
 
+@lru_cache(maxsize=1)
+def _gazetteer_parents() -> dict[tuple[str, str], list[tuple[str, ...]]]:
+    """(level, name) → the ancestor names (parent first) of every 2022 unit so named."""
+    from indexer.localities import gazetteer
+
+    gaz = gazetteer()
+    parents: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for unit in gaz.units.values():
+        if unit.level in ("d", "c"):
+            level = "district" if unit.level == "d" else "commune"
+            chain = tuple(u.name for u in gaz.chain(unit)[1:])
+            parents.setdefault((level, unit.name), []).append(chain)
+    return parents
+
+
 def locality_tree(facets: dict[str, Any], hits: list[dict[str, Any]],
                   state: SearchState, ids: _Ids) -> list[FacetNode]:
     """Province → district → commune, with counts.
 
     Uses `facets["locality_tree"]` when the search layer gives it. Otherwise the
-    flat facet lists are nested using the parents seen in the hits' localities;
-    a district or commune whose parent is unknown stays at the top level.
+    flat facet lists are nested: parents come from the hits' localities, then
+    from the 2022 gazetteer (choosing, for a name shared by several units, the
+    parent that is itself in the facets). A name still unplaced stays on top.
     """
     if facets.get("locality_tree"):
         nodes = _tree_from_field(facets["locality_tree"], state, ids)
@@ -232,10 +249,35 @@ def locality_tree(facets: dict[str, Any], hits: list[dict[str, Any]],
     roots: list[FacetNode] = []
     for param in ("province", "district", "commune"):
         for node in _flat_nodes(param, facets.get(param) or [], state, ids):
-            by_key[(param, node.value)] = node
-            up = by_key.get(parent.get((param, node.value), ("", "")))
+            key = (param, node.value)
+            up = by_key.get(parent.get(key, ("", "")))
+            if up is None and param != "province":
+                up = _known_parent(key, by_key)
+            by_key[key] = node
             (up.children if up else roots).append(node)
     return roots
+
+
+def _known_parent(key: tuple[str, str], nodes: dict[tuple[str, str], FacetNode]
+                  ) -> FacetNode | None:
+    """The facet node of the gazetteer parent of a district or commune, if on screen."""
+    try:
+        candidates = _gazetteer_parents().get(key, [])
+    except (ImportError, OSError, ValueError):
+        return None
+    levels = ("district", "province") if key[0] == "commune" else ("province",)
+    for chain in candidates:
+        names = dict(zip(levels, chain, strict=False))
+        if key[0] == "commune" and "district" in names:
+            node = nodes.get(("district", names["district"]))
+            if node and (not names.get("province")
+                         or ("province", names["province"]) in nodes):
+                return node
+        elif key[0] == "district" and "province" in names:
+            node = nodes.get(("province", names["province"]))
+            if node:
+                return node
+    return None
 
 
 def _walk(nodes: list[FacetNode]) -> Iterable[FacetNode]:
@@ -361,7 +403,7 @@ def search_page(result: dict[str, Any], state: SearchState, base: str, api_base:
         "total_text": format_count(total),
         "took": format_seconds(result.get("took_ms")),
         "range_text": (f"{format_count(first)}–{format_count(first + len(hits) - 1)}"
-                       if hits else ""),
+                       if hits and total > len(hits) else ""),
         "hits": hits,
         "beyond_last_page": not hits and total > 0,
         "first_page_url": f"{base}?{urlencode(state.items(page=1))}",
