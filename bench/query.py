@@ -1,0 +1,111 @@
+"""Query latency on a built index: p50/p95 of a query mix, versus naive Whoosh faceting.
+
+Every query goes through `SearchEngine.search`, which computes all six facet
+counts and ten snippets. The mix: the dev-set queries as written and without
+accents (1–3 words, names, questions, codes), quoted two-word phrases, and
+the same with facet filters. The naive figure runs comparable Whoosh queries
+with `groupedby` facets over the same index, in the same run.
+
+    python bench/query.py --index /tmp/vn43k [--naive 40] [--passes 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from whoosh import query as wq  # noqa: E402
+from whoosh import sorting  # noqa: E402
+
+from indexer.normalize import normalize, strip_diacritics  # noqa: E402
+from indexer.schema import FACETS  # noqa: E402
+from webapp.query import parse  # noqa: E402
+from webapp.search import SearchEngine  # noqa: E402
+
+QUERIES = REPO / "bench" / "data" / "vietnews_dev.queries.tsv"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def query_mix(engine: SearchEngine) -> list[tuple[str, dict]]:
+    base = [line.split("\t", 1)[1].strip()
+            for line in QUERIES.read_text(encoding="utf-8").splitlines() if "\t" in line]
+    mix: list[tuple[str, dict]] = []
+    for q in base:
+        mix.append((q, {}))
+        mix.append((strip_diacritics(normalize(q)), {}))
+        words = q.split()
+        if len(words) >= 2:
+            mix.append((f'"{words[0]} {words[1]}"', {}))
+    # Filters: the most frequent values of each facet over a broad query.
+    facets = engine.search("Việt Nam")["facets"]
+    chosen = {name: [facets[name][0]["value"]] for name in FACETS if facets.get(name)}
+    filtered = []
+    for i, q in enumerate(base):
+        if not chosen:
+            break
+        name = list(chosen)[i % len(chosen)]
+        filtered.append((strip_diacritics(normalize(q)) if i % 2 else q, {name: chosen[name]}))
+    return mix + filtered
+
+
+def naive(engine: SearchEngine, mix: list[tuple[str, dict]], n: int) -> list[float]:
+    """The same queries through Whoosh: folded syllables (AND) with groupedby facets."""
+    snap = engine._snapshot()
+    searcher = snap.view.searcher
+    groups = {name: sorting.FieldFacet(name, allow_overlap=True) for name in FACETS}
+    times = []
+    for text, _filters in mix[:n]:
+        syllables = parse(text).syllables
+        if not syllables:
+            continue
+        terms = [wq.Or([wq.Term("title_s", s.folded, boost=2.5), wq.Term("body_s", s.folded)])
+                 for s in syllables]
+        started = time.perf_counter()
+        results = searcher.search(wq.And(terms), limit=10, groupedby=groups)
+        for name in FACETS:
+            results.groups(name)
+        for hit in results:
+            hit.get("title")
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--passes", type=int, default=2)
+    parser.add_argument("--naive", type=int, default=40, help="queries for the naive figure")
+    args = parser.parse_args()
+    engine = SearchEngine(args.index)
+    started = time.perf_counter()
+    engine.search("khởi động")
+    print(f"open + arrays: {(time.perf_counter() - started) * 1000:.0f} ms")
+    mix = query_mix(engine)
+    print(f"query mix: {len(mix)} queries "
+          f"({sum(1 for _, f in mix if f)} with filters), each with all facets + 10 snippets")
+    for p in range(1, args.passes + 1):
+        times = []
+        for text, filters in mix:
+            t0 = time.perf_counter()
+            engine.search(text, filters=filters, per_page=10)
+            times.append((time.perf_counter() - t0) * 1000)
+        p50, p95 = statistics.median(times), percentile(times, 95)
+        print(f"pass {p}: p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   max {max(times):6.1f} ms")
+    if args.naive:
+        times = naive(engine, mix, args.naive)
+        p50, p95 = statistics.median(times), percentile(times, 95)
+        print(f"naive Whoosh groupedby ({len(times)} queries): p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
