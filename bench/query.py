@@ -104,7 +104,8 @@ def main() -> None:
     if args.naive:
         times = naive(engine, mix, args.naive)
         p50, p95 = statistics.median(times), percentile(times, 95)
-        print(f"naive Whoosh groupedby ({len(times)} queries): p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+        print(f"naive Whoosh groupedby ({len(times)} queries): "
+              f"p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
 
 
 if __name__ == "__main__":
