@@ -184,6 +184,8 @@ def extract_file_report(path: Path) -> tuple[list[Article], list[str]]:
         paragraphs = clean_body(page.text)
         if page.title and paragraphs and tidy(paragraphs[0]).casefold() == page.title.casefold():
             paragraphs = paragraphs[1:]
+        if not paragraphs:
+            raise ReadError(path, "no article text found in the HTML page")
         article = Article(
             id=stem, title=page.title or "", body="\n\n".join(paragraphs),
             date=parse_iso_date(page.date), author=page.author, source=source,
