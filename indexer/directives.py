@@ -297,6 +297,8 @@ class _Finder:
         place = place or self._place_from_article(letters)
         if place and _base_of(letters) == "ĐU":
             place = _commune_with_unit_word(place, self.localities)
+        if place in _CENTRAL_CITIES and _base_of(letters) == "TU":
+            name = name.replace("Tỉnh ủy", "Thành ủy")  # Hà Nội's "TU" is its Thành ủy
         return f"{name} {place}" if place else name
 
     def add(self, code: str, start: int, end: int, type_name: str | None,
