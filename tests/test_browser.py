@@ -33,9 +33,9 @@ def params(page: Page) -> dict[str, list[str]]:
     return parse_qs(urlparse(page.url).query)
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 def total(page: Page) -> int:
@@ -285,13 +285,17 @@ def test_phone_width_has_no_horizontal_overflow(browser: Browser, live_server: L
         tab.goto(path)
         width = tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1], width
+        name = {"/": "home"}.get(path) or re.sub(r"\W+", "-", path.strip("/"))[:40]
+        shot(tab, f"09-phone-{name}", full_page=False)
         if path.startswith("/search"):
-            summary = tab.locator(".facets__panel > summary")
-            expect(summary).to_be_visible()
-            summary.click()  # the folded filter panel opens and still fits
+            # On a phone the filter panel starts folded, results first; it opens and fits.
+            panel = tab.locator(".facets__panel")
+            expect(panel).not_to_have_attribute("open", "")
+            expect(tab.locator(".hit").first).to_be_in_viewport()
+            panel.locator("> summary").click()
+            expect(panel).to_have_attribute("open", "")
             width = tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert width[0] <= width[1], width
-        name = {"/": "home"}.get(path) or re.sub(r"\W+", "-", path.strip("/"))[:40]
-        shot(tab, f"09-phone-{name}")
+            shot(tab, f"09-phone-{name}-filters", full_page=False)
     finally:
         context.close()

@@ -33,6 +33,8 @@ FACET_NAMES = {
 FACET_VISIBLE = 8
 #: How many locality badges a hit shows before “+N”.
 HIT_BADGES = 4
+#: How many directive badges a hit shows (the filtered ones first).
+HIT_DIRECTIVES = 5
 _MARK_TAGS = re.compile(r"</?mark>")
 
 
@@ -334,12 +336,14 @@ def hit_view(hit: dict[str, Any], state: SearchState, base: str, article_base: s
         badges.append(Link(short, url, title=f"{full} ({role}) — lọc theo địa phương này",
                            kind="subject" if loc.get("role") == "subject" else "mentioned"))
     directives = []
-    for d in hit.get("directives") or []:
+    chosen = state.filters.get("directive", [])
+    for d in sorted(hit.get("directives") or [], key=lambda d: d.get("code") not in chosen):
         code = d.get("code")
         if not code:
             continue
         url = _url(base, state.only(directive=[code]))
-        directives.append(Link(code, url, title=directive_label(d) + " — lọc theo văn bản này"))
+        directives.append(Link(code, url, title=directive_label(d) + " — lọc theo văn bản này",
+                               current=code in chosen))
     return {
         "url": f"{article_base}{hit_url_id(hit['id'])}{article_qs}",
         "title_html": marked_html(hit.get("title_html") or str(escape(hit.get("title") or ""))),
@@ -348,7 +352,8 @@ def hit_view(hit: dict[str, Any], state: SearchState, base: str, article_base: s
         "snippet": marked_html(hit.get("snippet")),
         "badges": badges[:HIT_BADGES],
         "more_badges": max(0, len(badges) - HIT_BADGES),
-        "directives": directives,
+        "directives": directives[:HIT_DIRECTIVES],
+        "more_directives": max(0, len(directives) - HIT_DIRECTIVES),
     }
 
 
@@ -411,6 +416,7 @@ def search_page(result: dict[str, Any], state: SearchState, base: str, api_base:
                        if suggestion else None),
         "facets": facet_groups(result, state),
         "chips": chips(state, base),
+        "active_filters": sum(len(v) for v in state.filters.values()),
         "clear_filters_url": f"{base}?{state.query_string(filters={})}" if state.q else "/",
         "sort_links": sort_links,
         "pagination": pagination(state, pages, base),
