@@ -1,0 +1,144 @@
+"""Indexing speed against bare pyvi, measured in one run (ratios, not absolutes).
+
+    python bench/index.py [--limit N] [--full] [--keep DIR]
+
+Reads ../shared/data/vietnews/vietnews_valtest.jsonl.xz (43,238 articles; the
+first --limit of them, default 2000, for the timed comparisons) and reports:
+
+- full indexing (`indexer.build.build_index`: extraction, hashing,
+  segmentation, analysis, Whoosh writing and commit) with 1 and 2 workers;
+- bare pyvi (`ViTokenizer.tokenize` on title + summary + body) in 1 and 2
+  processes, on the same texts;
+- the ratio full(2 workers) / pyvi(2 processes) (target ≥ 0.8);
+- with --full: builds the index of all articles at --keep (default
+  /tmp/vnsearch-bench/vietnews-index), then times adding one new article
+  end to end (`vnsearch index new.txt --index DIR` as a subprocess; target ≤ 2 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import lzma
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DATA = REPO.parent / "shared" / "data" / "vietnews" / "vietnews_valtest.jsonl.xz"
+DEFAULT_KEEP = Path("/tmp/vnsearch-bench/vietnews-index")
+
+
+def _pyvi_chunk(texts: list[str]) -> int:
+    from pyvi import ViTokenizer
+
+    for text in texts:
+        ViTokenizer.tokenize(text)
+    return len(texts)
+
+
+def _warm(_: int) -> int:
+    from pyvi import ViTokenizer
+
+    ViTokenizer.tokenize("khởi động")
+    return 0
+
+
+def pyvi_rate(texts: list[str], procs: int) -> float:
+    if procs == 1:
+        _warm(0)
+        start = time.perf_counter()
+        _pyvi_chunk(texts)
+        return len(texts) / (time.perf_counter() - start)
+    with multiprocessing.get_context("fork").Pool(procs) as pool:
+        pool.map(_warm, range(procs))
+        chunks = [texts[i : i + 50] for i in range(0, len(texts), 50)]
+        start = time.perf_counter()
+        sum(pool.imap_unordered(_pyvi_chunk, chunks))
+        return len(texts) / (time.perf_counter() - start)
+
+
+def index_rate(jsonl: Path, count: int, workers: int, index_dir: Path) -> tuple[float, str]:
+    from indexer.build import build_index
+
+    shutil.rmtree(index_dir, ignore_errors=True)
+    start = time.perf_counter()
+    summary = build_index([str(jsonl)], index_dir, rebuild=True, workers=workers)
+    elapsed = time.perf_counter() - start
+    return count / elapsed, summary.line()
+
+
+def add_one_article(index_dir: Path, workdir: Path) -> tuple[float, str]:
+    new = workdir / "bench_new_article.txt"
+    new.write_text(
+        "Huyện ủy Bình Lục tổ chức hội nghị sơ kết công tác xây dựng Đảng\n\n"
+        "20/10/2024 08:00\n\n"
+        + "Hội nghị đánh giá kết quả thực hiện Kết luận số 21-KL/TW của Ban Chấp hành "
+        "Trung ương về đẩy mạnh xây dựng, chỉnh đốn Đảng và hệ thống chính trị. " * 8,
+        "utf-8",
+    )
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "webapp.cli", "index", str(new), "--index", str(index_dir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return time.perf_counter() - start, result.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=2000, help="articles for the timed runs")
+    parser.add_argument("--full", action="store_true", help="also index all 43,238 articles")
+    parser.add_argument("--keep", type=Path, default=DEFAULT_KEEP, help="where --full leaves it")
+    args = parser.parse_args()
+
+    with lzma.open(DATA, "rt", encoding="utf-8") as handle:
+        lines = list(itertools.islice(handle, args.limit))
+    records = [json.loads(line) for line in lines]
+    texts = [f"{r['title']}\n{r.get('summary') or ''}\n{r['body']}" for r in records]
+    chars = sum(map(len, texts)) / len(texts)
+    print(f"{len(records)} articles from {DATA.name}, {chars:.0f} characters on average")
+    print(f"cores: {os.cpu_count()}")
+
+    with tempfile.TemporaryDirectory(prefix="vnsearch-bench-") as tmp:
+        work = Path(tmp)
+        jsonl = work / "subset.jsonl"
+        jsonl.write_text("".join(lines), "utf-8")
+        p1 = pyvi_rate(texts, 1)
+        print(f"bare pyvi, 1 process:      {p1:7.1f} articles/s")
+        p2 = pyvi_rate(texts, 2)
+        print(f"bare pyvi, 2 processes:    {p2:7.1f} articles/s")
+        i1, line1 = index_rate(jsonl, len(records), 1, work / "ix1")
+        print(f"full indexing, 1 worker:   {i1:7.1f} articles/s   ({line1})")
+        i2, line2 = index_rate(jsonl, len(records), 2, work / "ix2")
+        print(f"full indexing, 2 workers:  {i2:7.1f} articles/s   ({line2})")
+        print(f"ratio full(2) / pyvi(2):   {i2 / p2:7.2f}   (target >= 0.8)")
+        print(f"ratio full(1) / pyvi(1):   {i1 / p1:7.2f}")
+
+        if args.full:
+            args.keep.parent.mkdir(parents=True, exist_ok=True)
+            start = time.perf_counter()
+            from indexer.build import build_index
+
+            summary = build_index([str(DATA)], args.keep, rebuild=True, workers=2)
+            elapsed = time.perf_counter() - start
+            print(
+                f"full index of {DATA.name}: {elapsed:.0f} s, {summary.added / elapsed:.1f} "
+                f"articles/s ({summary.line()}) at {args.keep}"
+            )
+            seconds, line = add_one_article(args.keep, work)
+            print(f"add one article to the full index, end to end: {seconds:.2f} s ({line})")
+
+
+if __name__ == "__main__":
+    main()
