@@ -265,3 +265,13 @@ def test_cli_json_is_the_api_result(search_index, engine):
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout
     assert "xây dựng chỉnh đốn Đảng" in text and "[xây dựng]" in text
+
+
+def test_concurrent_searches_give_the_same_results(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["xay dung chinh don dang", "Đảng", '"vỏ nho"', "nho -giá", "hòa giải"] * 4
+    expected = {q: ids(engine.search(q)) for q in set(queries)}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda q: (q, ids(engine.search(q))), queries))
+    assert all(expected[q] == found for q, found in got)
