@@ -145,7 +145,13 @@ def facet_box(page: Page, param: str, value: str | None = None):  # noqa: ANN201
 def facet_count(page: Page, param: str, value: str) -> int:
     box = facet_box(page, param, value)
     label = page.locator(f'label[for="{box.get_attribute("id")}"] .facet-item__count')
-    return int(re.sub(r"\D", "", label.inner_text()))
+    return int(re.sub(r"\D", "", label.text_content() or ""))
+
+
+def directive_facet_counts(page: Page) -> dict[str, int]:
+    return {box.get_attribute("value") or "": facet_count(page, "directive",
+                                                         box.get_attribute("value") or "")
+            for box in facet_box(page, "directive").all()}
 
 
 def test_ticking_a_province_and_a_directive_filters(page: Page) -> None:
@@ -156,6 +162,7 @@ def test_ticking_a_province_and_a_directive_filters(page: Page) -> None:
     province_name = province.get_attribute("value") or ""
     province_count = facet_count(page, "province", province_name)
     assert province_count < before, "the first province does not hold every result"
+    directive_counts = directive_facet_counts(page)
     with page.expect_navigation():
         province.check()
     assert params(page)["province"] == [province_name]
@@ -165,6 +172,8 @@ def test_ticking_a_province_and_a_directive_filters(page: Page) -> None:
     expect(page.locator(".chip")).to_have_count(1)
     expect(page.locator(".chip").first).to_contain_text(province_name)
     assert page.locator(".hit__title").all_inner_texts() != titles_before
+    assert directive_facet_counts(page) != directive_counts, "the other facets are recounted"
+    assert sum(directive_facet_counts(page).values()) < sum(directive_counts.values())
     shot(page, "04-filtered-province")
 
     # Now the directive; its count is computed over the province's results.

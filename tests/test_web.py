@@ -132,6 +132,13 @@ def test_search_page_keeps_every_state_in_links(live_server: LiveServer) -> None
                      r'Mới nhất</a>', html)
 
 
+def test_did_you_mean_only_when_useful(live_server: LiveServer) -> None:
+    accent_free = get(live_server, "/search", q=QUERY).text
+    assert "Có phải bạn muốn tìm: <a href=\"/search?q=x%C3%A2y+d%E1%BB%B1ng" in accent_free
+    accented = get(live_server, "/search", q="xây dựng chỉnh đốn Đảng").text
+    assert "Có phải bạn muốn tìm" not in accented
+
+
 def test_filter_only_browse_without_query(live_server: LiveServer) -> None:
     page = get(live_server, "/search", directive="21-KL/TW")
     assert page.status == 200
