@@ -202,15 +202,22 @@ def _base_of(letters: str) -> str | None:
     return None
 
 
+class _AlignedFold(dict):
+    """str.translate table folding one character to one (đ→d, ộ→o), filled on demand."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        folded = fold(ch)
+        self[code] = result = folded if len(folded) == 1 else ch
+        return result
+
+
+_ALIGNED_FOLD = _AlignedFold()
+
+
 def _fold_aligned(text: str) -> str:
     """Folded text with the same length as `text`, so offsets carry over."""
-    return "".join(_fold_char(ch) for ch in text)
-
-
-@lru_cache(maxsize=4096)
-def _fold_char(ch: str) -> str:
-    folded = fold(ch)
-    return folded if len(folded) == 1 else ch
+    return text.translate(_ALIGNED_FOLD)
 
 
 class _Finder:

@@ -162,6 +162,9 @@ _UNIT_WORDS: dict[tuple[str, ...], tuple[str, frozenset[str], str]] = {
     ("phuong",): ("c", frozenset({"phuong"}), "phường"),
     ("thi", "tran"): ("c", frozenset({"thi-tran"}), "thị trấn"),
 }
+_UNIT_WORDS_WRITTEN = {
+    key: " ".join(_keys(w)[0] for w in value[2].split()) for key, value in _UNIT_WORDS.items()
+}
 _UNIT_KEYS_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
 for _key in sorted(_UNIT_WORDS, key=len, reverse=True):
     _UNIT_KEYS_BY_FIRST.setdefault(_key[0], []).append(_key)
@@ -180,7 +183,9 @@ _NON_PLACE_BEFORE = frozenset(
     nhà máy|xí nghiệp|hợp tác xã|htx|siêu thị|cầu vượt|ngã tư|ngã ba|ngã sáu|vòng xoay|
     nút giao|hầm|bùng binh""".replace("\n", "").split("|")
 )
-_NON_PLACE_BEFORE = frozenset(w.strip() for w in _NON_PLACE_BEFORE)
+_NON_PLACE_BEFORE = frozenset(
+    " ".join(_keys(x)[0] for x in w.split()) for w in _NON_PLACE_BEFORE if w.strip()
+)
 # Words that start an organisation's name: a bare place name after them is part of it.
 _ORGANISATION_WORDS = frozenset(
     "công ty|cty|tập đoàn|doanh nghiệp|ngân hàng|khách sạn|nhà hàng|hãng|thương hiệu".split("|")
@@ -191,20 +196,30 @@ _SURNAMES = frozenset(
     triệu vương khúc tăng giang lại doãn phùng nông lục âu tôn mạch hầu văn thị hữu đức
     công thế đình bá trọng quốc""".split()
 )
+_SURNAMES = frozenset(_keys(name)[0] for name in _SURNAMES)
 # Province names that are also people's names: need their unit word.
 _PERSON_PROVINCES = frozenset({("hồ", "chí", "minh")})
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$|^\s*$")
 
 
-@dataclass
 class _Token:
-    text: str
-    start: int
-    end: int
-    exact: str
-    folded: str
-    upper: bool
-    accented: bool
+    """One word of the text, with its comparison keys."""
+
+    __slots__ = ("text", "start", "end", "exact", "folded", "upper", "accented")
+
+    def __init__(self, text: str, start: int, end: int) -> None:
+        self.text = text
+        self.start = start
+        self.end = end
+        info = _WORD_INFO.get(text)
+        if info is None:
+            exact, folded = _keys(text)
+            info = _WORD_INFO[text] = (exact, folded, text[0].isupper() or text[0].isdigit(),
+                                       not text.isascii())
+        self.exact, self.folded, self.upper, self.accented = info
+
+
+_WORD_INFO: dict[str, tuple[str, str, bool, bool]] = {}
 
 
 @dataclass
@@ -218,15 +233,9 @@ class _Mention:
 
 
 def _tokenize(text: str) -> list[_Token]:
-    tokens = []
-    for match in _TOKEN_RE.finditer(text):
-        word = match.group()
-        exact, folded = _keys(word)
-        tokens.append(
-            _Token(word, match.start(), match.end(), exact, folded,
-                   word[0].isupper() or word[0].isdigit(), not word.isascii())
-        )
-    return tokens
+    if len(_WORD_INFO) > 300_000:  # a long-lived worker: keep the word cache bounded
+        _WORD_INFO.clear()
+    return [_Token(m.group(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
 
 
 def _gap_ok(text: str, a: _Token, b: _Token, allow_dot: bool = False) -> bool:
@@ -247,6 +256,15 @@ class _Matcher:
         self.text = text
         self.gaz = gaz
         self.tokens = _tokenize(text)
+        # runs[i]: how many capitalised words from i on read as one name (spaces or a hyphen)
+        self.runs = [0] * (len(self.tokens) + 1)
+        for k in range(len(self.tokens) - 1, -1, -1):
+            tok = self.tokens[k]
+            if not tok.upper:
+                continue
+            nxt = self.tokens[k + 1] if k + 1 < len(self.tokens) else None
+            joined = nxt is not None and nxt.upper and _gap_ok(text, tok, nxt)
+            self.runs[k] = 1 + (self.runs[k + 1] if joined else 0)
         letters = sum(1 for t in self.tokens if t.accented)
         # Text typed without accents: match everything by its folded form.
         self.unaccented = letters < max(1, len(self.tokens) // 50)
@@ -261,7 +279,7 @@ class _Matcher:
         if self.unaccented:
             return True
         written = " ".join(t.exact for t in toks)
-        return written == normalize(_UNIT_WORDS[key][2]).lower() or (
+        return written == _UNIT_WORDS_WRITTEN[key] or (
             key == ("tp",) and toks[0].text in ("TP", "Tp", "T.P")
         )
 
@@ -269,15 +287,14 @@ class _Matcher:
         """Names starting at token i, longest first: (end token index, units matching)."""
         out = []
         toks = self.tokens
-        for length in range(min(self.gaz.max_len, len(toks) - i), 0, -1):
+        by_fold = self.gaz.by_fold
+        for length in range(min(self.gaz.max_len, self.runs[i]), 0, -1):
             span = toks[i:i + length]
-            if not all(t.upper for t in span):
+            units = by_fold.get(tuple(t.folded for t in span))
+            if not units:
                 continue
             if not allow_digits and any(t.text[0].isdigit() for t in span):
                 continue
-            if any(not _gap_ok(self.text, a, b) for a, b in zip(span, span[1:], strict=False)):
-                continue
-            units = self.gaz.by_fold.get(tuple(t.folded for t in span))
             if not units:
                 continue
             units = self._accent_filter(span, units)
@@ -336,7 +353,7 @@ class _Matcher:
                     break
             if matched:
                 continue
-            bare = self._bare_at(i)
+            bare = self._bare_at(i) if toks[i].upper else None
             if bare is not None:
                 found.append(bare)
                 i = self._token_index_after(bare.end)
@@ -390,18 +407,17 @@ class _Matcher:
             return None
         # part of a longer proper name: a person (Lê Xuân Huy) or an organisation
         if i > 0 and _space_only(self.text, toks[i - 1], tok) and toks[i - 1].upper and (
-            normalize(toks[i - 1].text).lower() in _SURNAMES or toks[i - 1].text.isupper()
+            toks[i - 1].exact in _SURNAMES or toks[i - 1].text.isupper()
         ):
             return None
         if end < len(toks) and _space_only(self.text, toks[end - 1], toks[end]) and \
                 toks[end].upper and not toks[end].text.isdigit():
             return None
-        before = self.text[max(0, tok.start - 30):tok.start]
-        words = [normalize(w).lower() for w in _TOKEN_RE.findall(before)][-3:]
-        for n in (1, 2, 3):
-            if len(words) >= n and " ".join(words[-n:]) in _NON_PLACE_BEFORE and \
-                    re.fullmatch(r"\s+", self.text[toks[i - 1].end:tok.start] if i else " "):
-                return None
+        words = [t.exact for t in toks[max(0, i - 3):i]]
+        if words and self.text[toks[i - 1].end:tok.start].isspace():
+            for n in (1, 2, 3):
+                if len(words) >= n and " ".join(words[-n:]) in _NON_PLACE_BEFORE:
+                    return None
         # a line of its own at a paragraph end: a byline, not a place
         after = self.text[span[-1].end:span[-1].end + 3]
         if _SENTENCE_END.search(self.text[max(0, tok.start - 3):tok.start]) and (
