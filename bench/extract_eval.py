@@ -9,7 +9,7 @@ expanded to its province, district and commune (what the facets show):
 "Hà Tĩnh > Cẩm Xuyên > Cẩm Huy" counts the province, the district and the
 commune. Directives are compared by canonical code.
 
-    python bench/extract_eval.py [--data ../shared/data] [-v] [--timing N]
+    python bench/extract_eval.py [--data ../shared/data] [-v] [--timing N] [--labels FILE ...]
 
 `--timing N` also times extraction on the first N records of VietNews
 (val+test) and prints milliseconds per article.
@@ -31,6 +31,7 @@ from indexer.extract import extract_record  # noqa: E402
 from indexer.normalize import normalize  # noqa: E402
 
 LABELS = ROOT / "tests" / "data" / "extract" / "labels.jsonl"
+HOLDOUT = ROOT / "tests" / "data" / "extract" / "labels_holdout.jsonl"
 
 
 def _units(chains: list[list[str]]) -> set[tuple[str, ...]]:
@@ -72,10 +73,19 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("-v", "--verbose", action="store_true", help="List every miss.")
     parser.add_argument("--timing", type=int, default=0, metavar="N")
+    parser.add_argument("--labels", type=Path, nargs="+", default=[LABELS, HOLDOUT])
     args = parser.parse_args()
+    for path in args.labels:
+        print(f"== {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        evaluate(path, args.data, args.verbose)
+    if args.timing:
+        time_extraction(args.data, args.timing)
 
-    labels = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
-    records = _load_records(args.data, {lab["id"]: lab["dataset"] for lab in labels})
+
+def evaluate(path: Path, data: Path, verbose: bool) -> None:
+    """Print precision and recall of one label file."""
+    labels = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    records = _load_records(data, {lab["id"]: lab["dataset"] for lab in labels})
     counts = {"loc": [0, 0, 0], "dir": [0, 0, 0]}
     for label in labels:
         record = records.get(label["id"])
@@ -92,31 +102,34 @@ def main() -> None:
             counts[key][0] += len(got & want)
             counts[key][1] += len(got - want)
             counts[key][2] += len(want - got)
-            if args.verbose and got != want:
+            if verbose and got != want:
                 extra, missed = sorted(got - want), sorted(want - got)
                 print(f"{label['id']} {key}: extra {extra} missed {missed}")
-    print(f"{len(labels)} hand-labelled articles ({len(records)} found in {args.data})")
+    print(f"{len(labels)} hand-labelled articles ({len(records)} found in {data})")
     for key, name in (("loc", "localities"), ("dir", "directives")):
         tp, fp, fn = counts[key]
         precision, recall = _prf(tp, fp, fn)
         print(f"{name:<11} precision {precision:.3f}  recall {recall:.3f}  "
               f"(tp {tp}, fp {fp}, fn {fn})")
 
-    if args.timing:
-        sample = []
-        with lzma.open(args.data / "vietnews" / "vietnews_valtest.jsonl.xz", "rt") as handle:
-            for line in handle:
-                sample.append(json.loads(line))
-                if len(sample) >= args.timing:
-                    break
-        extract_record(sample[0])  # load the gazetteer once, as each worker does
-        start = time.perf_counter()
-        for record in sample:
-            extract_record(record)
-        elapsed = time.perf_counter() - start
-        chars = sum(len(r.get("body", "")) for r in sample) / len(sample)
-        print(f"extraction: {1000 * elapsed / len(sample):.2f} ms per article "
-              f"({len(sample)} VietNews articles, {chars:.0f} body characters on average)")
+
+
+def time_extraction(data: Path, count: int) -> None:
+    """Milliseconds per article over the first `count` VietNews val/test records."""
+    sample = []
+    with lzma.open(data / "vietnews" / "vietnews_valtest.jsonl.xz", "rt") as handle:
+        for line in handle:
+            sample.append(json.loads(line))
+            if len(sample) >= count:
+                break
+    extract_record(sample[0])  # load the gazetteer once, as each worker does
+    start = time.perf_counter()
+    for record in sample:
+        extract_record(record)
+    elapsed = time.perf_counter() - start
+    chars = sum(len(r.get("body", "")) for r in sample) / len(sample)
+    print(f"extraction: {1000 * elapsed / len(sample):.2f} ms per article "
+          f"({len(sample)} VietNews articles, {chars:.0f} body characters on average)")
 
 
 if __name__ == "__main__":

@@ -229,6 +229,7 @@ class _Mention:
     candidates: list[Unit]
     bare: bool
     lead: int = -1  # where its unit word starts (the name itself when bare)
+    preferred: list[Unit] | None = None  # candidates of the unit type written (xã, phường…)
     resolved: Unit | None = None
 
 
@@ -342,8 +343,8 @@ class _Matcher:
                             not toks[j].text[0].isdigit():
                         break  # "xã Quế Bình" when only "Quế" is known: a longer, unknown name
                     typed = [u for u in cands if u.type in types]
-                    found.append(_Mention(toks[j].start, toks[end - 1].end, typed or cands, False,
-                                          toks[i].start))
+                    found.append(_Mention(toks[j].start, toks[end - 1].end, cands, False,
+                                          toks[i].start, typed or cands))
                     plural = i > 0 and (toks[i - 1].folded in _PLURALS
                                         or toks[i - 1].text.isdigit())
                     i = self._list_continuation(end, levels, types, found) if plural else end
@@ -386,8 +387,8 @@ class _Matcher:
                 break
             typed = [u for u in cands if u.type in types]
             end = names[0][0]
-            found.append(_Mention(toks[step].start, toks[end - 1].end, typed or cands, False,
-                                  toks[step].start))
+            found.append(_Mention(toks[step].start, toks[end - 1].end, cands, False,
+                                  toks[step].start, typed or cands))
             k = end
         return k
 
@@ -471,14 +472,19 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str) -> None:
             provinces = [u for u in m.candidates if u.level == "p"]
             if provinces:
                 m.candidates = provinces[:1]
-        if len(m.candidates) == 1 and not (m.bare and m.candidates[0].level == "c"):
-            m.resolved = m.candidates[0]
+        if m.preferred is None or m.bare:
+            m.preferred = m.candidates
+        else:
+            m.preferred = [u for u in m.preferred if u in m.candidates]
+        # provinces and districts named unambiguously anchor the rest
+        if len(m.preferred) == 1 and m.preferred[0].level != "c":
+            m.resolved = m.preferred[0]
             anchor(m.resolved)
     changed = True
     while changed:
         changed = False
         for m in mentions:
-            if m.resolved is not None:
+            if m.resolved is not None or not m.candidates:
                 continue
             scored: list[tuple[int, Unit]] = []
             for u in m.candidates:
@@ -491,21 +497,30 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str) -> None:
                     score = 1
                 else:
                     score = 0
-                scored.append((score, u))
+                scored.append((2 * score + (u in m.preferred), u))
             best = max((s for s, _ in scored), default=0)
             top = [u for s, u in scored if s == best]
-            if best > 0 and len(top) == 1:
+            if best > 1 and len(top) == 1:
                 m.resolved = top[0]
                 anchor(top[0])
                 changed = True
+    provinces = {code for code in anchors if code.startswith("p")}
     for m in mentions:
-        if m.resolved is None and m.bare:
-            higher = [u for u in m.candidates if u.level in "pd"]
-            if len(higher) == 1 and all(
-                u.level == "c" and not (set(c.code for c in gaz.chain(u)) & anchors)
-                for u in m.candidates if u is not higher[0]
+        if m.resolved is not None or not m.candidates:
+            continue
+        if not m.bare:
+            # a commune unique by name, unless the article is plainly about other provinces
+            if len(m.preferred) == 1 and (
+                not provinces or gaz.chain(m.preferred[0])[-1].code in provinces
             ):
-                m.resolved = higher[0]
+                m.resolved = m.preferred[0]
+            continue
+        higher = [u for u in m.candidates if u.level in "pd"]
+        if len(higher) == 1 and all(
+            u.level == "c" and not (set(c.code for c in gaz.chain(u)) & anchors)
+            for u in m.candidates if u is not higher[0]
+        ):
+            m.resolved = higher[0]
 
 
 def find_localities(text: str, subject_spans: list[tuple[int, int]] | None = None,

@@ -136,3 +136,12 @@ def test_ancestors_are_not_repeated():
     found = find_localities("xã Thổ Bình, huyện Lâm Bình, tỉnh Tuyên Quang")
     assert [(x.province, x.district, x.commune) for x in found] == [
         ("Tuyên Quang", "Lâm Bình", "Thổ Bình")]
+
+
+def test_article_province_beats_the_unit_word_written():
+    # Hải Thanh became a ward (phường) of Nghi Sơn in 2020; writers still say "xã".
+    # The Nam Định commune of that name is not taken in an article about Thanh Hóa.
+    text = "Tỉnh đoàn Thanh Hóa tuyên dương đoàn viên Hội LHTN xã Hải Thanh, huyện Tĩnh Gia."
+    assert places(text) == [("Thanh Hóa", "Nghi Sơn", "Hải Thanh")]
+    assert places("Hội LHTN xã Hải Thanh tổ chức ra quân.") == [
+        ("Nam Định", "Hải Hậu", "Hải Thanh")]
