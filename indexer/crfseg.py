@@ -41,30 +41,26 @@ _TRI_GRAMS: set[str] = _PYVI.tri_grams
 
 # pyvi's sylabelize() pattern, alternatives in the same order; inner groups
 # made non-capturing so findall() returns the matched strings directly.
-_SYLLABLE_RE = re.compile(
-    "|".join(
-        [
-            r"[A-ZĐ]+\.",
-            r"Tp\.",
-            r"Mr\.",
-            r"Mrs\.",
-            r"Ms\.",
-            r"Dr\.",
-            r"ThS\.",
-            r"==>",
-            r"->",
-            r"\.\.\.",
-            r">>",
-            "\n",
-            r"\w+://[^\s]+",
-            r"(?:[a-zA-Z0-9_.+-]+@(?:[a-zA-Z0-9-]+\.)+[a-zA-Z0-9-]+)",
-            r"\d+(?:[\.,_]\d+)+",
-            r"[^\w\s]",
-            r"\w+",
-        ]
-    ),
-    re.UNICODE,
+PYVI_SYLLABLE_PARTS = (
+    r"[A-ZĐ]+\.",
+    r"Tp\.",
+    r"Mr\.",
+    r"Mrs\.",
+    r"Ms\.",
+    r"Dr\.",
+    r"ThS\.",
+    r"==>",
+    r"->",
+    r"\.\.\.",
+    r">>",
+    "\n",
+    r"\w+://[^\s]+",
+    r"(?:[a-zA-Z0-9_.+-]+@(?:[a-zA-Z0-9-]+\.)+[a-zA-Z0-9-]+)",
+    r"\d+(?:[\.,_]\d+)+",
+    r"[^\w\s]",
+    r"\w+",
 )
+_SYLLABLE_RE = re.compile("|".join(PYVI_SYLLABLE_PARTS), re.UNICODE)
 
 # Past this many cached syllables the cache is emptied, bounding memory on
 # corpora with endless numbers and names.

@@ -8,7 +8,7 @@ pattern plus patterns for document codes and dates, tagged one paragraph
 (or sentence, for long paragraphs) at a time, and joined into words with
 pyvi's own rule. Each word keeps the span of the original text it came from.
 
-The tagger is the fast, pyvi-identical `crfseg` when available; set
+The tagger is the fast, pyvi-identical `crfseg`; set
 `VNSEARCH_SEGMENTER=pyvi` to use pyvi's own feature code instead.
 """
 
@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
+from . import crfseg
 from .normalize import normalize_with_offsets
 
 #: Party and state document codes: `21-KL/TW`, `25 -KH/ĐU`, `123/QĐ-UBND`.
@@ -29,25 +30,8 @@ CODE_PATTERN = (
 )
 _CODE_RE = re.compile(CODE_PATTERN)
 _DATE = r"\d{1,2}/\d{1,2}/\d{2,4}(?![\d/])|\d{1,2}/\d{4}(?![\d/])|\d{1,2}/\d{1,2}(?![\d/])"
-# pyvi's syllable pattern (ViTokenizer.sylabelize), with codes and dates first.
-_PYVI_PARTS = [
-    r"[A-ZĐ]+\.",
-    r"Tp\.",
-    r"Mr\.",
-    r"Mrs\.",
-    r"Ms\.",
-    r"Dr\.",
-    r"ThS\.",
-    r"==>",
-    r"->",
-    r"\.\.\.",
-    r">>",
-    r"\w+://[^\s]+",
-    r"[a-zA-Z0-9_.+-]+@(?:[a-zA-Z0-9-]+\.)+[a-zA-Z0-9-]+",
-    r"\d+(?:[\.,_]\d+)+",
-    r"[^\w\s]",
-    r"\w+",
-]
+# pyvi's syllable pattern (newlines aside: paragraphs are tagged apart), codes and dates first.
+_PYVI_PARTS = [part for part in crfseg.PYVI_SYLLABLE_PARTS if part != "\n"]
 _SYLLABLE_RE = re.compile("|".join([CODE_PATTERN, _DATE, *_PYVI_PARTS]))
 _SENTENCE_END = frozenset(".!?;")
 #: Tag paragraphs longer than this many syllables one sentence at a time.
@@ -70,27 +54,12 @@ class Word(NamedTuple):
 Tagger = Callable[[Sequence[str]], list[str]]
 
 
-def _pyvi_tagger() -> Tagger:
-    from pyvi.ViTokenizer import ViTokenizer
-
-    def tag(syllables: Sequence[str]) -> list[str]:
-        features = ViTokenizer.sent2features(list(syllables), False)
-        return list(ViTokenizer.model.predict([features])[0])
-
-    return tag
-
-
 @lru_cache(maxsize=1)
 def get_tagger() -> Tagger:
     """The B_W/I_W tagger: `crfseg` (fast, identical) unless VNSEARCH_SEGMENTER=pyvi."""
-    if os.environ.get("VNSEARCH_SEGMENTER", "").lower() != "pyvi":
-        try:
-            from . import crfseg
-
-            return crfseg.tag
-        except ImportError:
-            pass
-    return _pyvi_tagger()
+    if os.environ.get("VNSEARCH_SEGMENTER", "").lower() == "pyvi":
+        return crfseg.pyvi_tag
+    return crfseg.tag
 
 
 def canonical_code(code: str) -> str:

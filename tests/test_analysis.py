@@ -255,3 +255,22 @@ def test_folding_is_idempotent_and_accent_free(text: str) -> None:
     assert fold(once) == once
     assert once.isascii()
     assert normalize(normalize(text)) == normalize(text)
+
+
+def test_pyvi_fallback_switch_gives_the_same_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    from indexer import crfseg
+    from indexer import segment as segment_module
+
+    text = SAMPLES[0].read_text(encoding="utf-8")
+    default = [(w.text, w.start, w.end) for w in segment(text)]
+    assert segment_module.get_tagger() is crfseg.tag
+    monkeypatch.setenv("VNSEARCH_SEGMENTER", "pyvi")
+    segment_module.get_tagger.cache_clear()
+    segment_module.segment.cache_clear()
+    try:
+        assert segment_module.get_tagger() is crfseg.pyvi_tag
+        assert [(w.text, w.start, w.end) for w in segment(text)] == default
+    finally:
+        monkeypatch.delenv("VNSEARCH_SEGMENTER")
+        segment_module.get_tagger.cache_clear()
+        segment_module.segment.cache_clear()
