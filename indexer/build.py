@@ -109,6 +109,7 @@ class FileResult:
     items: list[tuple[Article, str]] = field(default_factory=list)  # (article, hash)
     reason: str | None = None  # the whole file failed
     bad_records: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
+    notes: list[str] = field(default_factory=list)  # e.g. converted from a legacy encoding
 
 
 # ---------------------------------------------------------------- processes
@@ -134,11 +135,13 @@ def _child_init(close_fds: tuple[int, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
-def _extract(path: Path) -> tuple[list[Article], list[tuple[str, str]]]:
+def _extract(
+    path: Path, notes: list[str]
+) -> tuple[list[Article], list[tuple[str, str]]]:
     """Articles of one file and the records skipped in it, as (where, reason)."""
     from .extract import extract_file_report
 
-    articles, warnings = extract_file_report(path)
+    articles, warnings = extract_file_report(path, notes)
     return articles, [(str(path), warning) for warning in warnings]
 
 
@@ -161,7 +164,7 @@ def read_file(task: tuple[str, str | None]) -> FileResult:
         result.unchanged = True
         return result
     try:
-        articles, result.bad_records = _extract(Path(path))
+        articles, result.bad_records = _extract(Path(path), result.notes)
     except ReadError as err:
         result.reason = err.reason
         return result
@@ -399,7 +402,11 @@ def _input_files(paths: list[str], summary: Summary) -> tuple[list[str], list[st
         else:
             summary.failures.append((raw, "no such file or folder"))
             summary.failed += 1
-    files = [os.path.abspath(p) for p in iter_input_files(existing)] if existing else []
+    problems: list[tuple[str, str]] = []
+    files = [os.path.abspath(p) for p in iter_input_files(existing, problems)]
+    for where, reason in problems:
+        summary.failures.append((where, reason))
+        summary.failed += 1
     return list(dict.fromkeys(files)), roots
 
 
@@ -500,6 +507,7 @@ def _run(
         for result in _read_all(tasks, workers, close_fds):
             reading.update(1)
             path = result.path
+            summary.warnings.extend(f"{path}: {note}" for note in result.notes)
             if result.reason is not None:
                 summary.failures.append((path, result.reason))
                 summary.failed += 1

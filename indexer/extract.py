@@ -18,6 +18,7 @@ its file name without extension, JSON records carry their own `id`.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -30,7 +31,13 @@ from indexer.article import Article
 from indexer.clean import clean_body, parse_page, tidy
 from indexer.directives import find_directives
 from indexer.localities import find_localities
-from indexer.readers import ReadError, read_html, read_json_records, read_text
+from indexer.readers import (
+    MAX_ARTICLE_BYTES,
+    ReadError,
+    read_html,
+    read_json_records,
+    read_text,
+)
 
 SUPPORTED_SUFFIXES = (".txt", ".json", ".jsonl", ".jsonl.gz", ".jsonl.xz", ".html", ".htm")
 
@@ -48,30 +55,58 @@ def suffix_of(path: Path) -> str | None:
     return None
 
 
-def iter_input_files(paths: Iterable[str | Path]) -> Iterator[Path]:
+def _is_link_loop(path: Path) -> bool:
+    """A symbolic link that leads back to itself (resolving it fails with ELOOP)."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop this way
+        return True
+    except OSError as error:
+        return error.errno == errno.ELOOP
+    return False
+
+
+def iter_input_files(
+    paths: Iterable[str | Path], problems: list[tuple[str, str]] | None = None
+) -> Iterator[Path]:
     """Files to read: folders walked recursively, files yielded as given.
 
     Inside folders only supported types are taken, in sorted order, hidden
     files and folders skipped, and each real folder visited once, so a
-    symlink loop cannot make the walk endless.
+    symlink loop cannot make the walk endless. What cannot be walked (a link
+    back into its own folder, a link to itself, a broken link, an unreadable
+    folder) is appended to `problems` as (path, reason), once per walk.
     """
+
+    def unreadable(error: OSError) -> None:
+        if problems is not None:
+            problems.append((str(error.filename), f"cannot read folder ({error.strerror})"))
+
     for given in paths:
         path = Path(given)
         if not path.is_dir():
             yield path
             continue
         seen: set[str] = set()
-        for root, dirs, files in os.walk(path, followlinks=True):
+        for root, dirs, files in os.walk(path, followlinks=True, onerror=unreadable):
             real = os.path.realpath(root)
             if real in seen:
                 dirs[:] = []
+                parent = os.path.realpath(os.path.dirname(root))
+                if problems is not None and (parent + os.sep).startswith(real + os.sep):
+                    problems.append((root, f"symbolic link loop (leads back to {real}), skipped"))
                 continue
             seen.add(real)
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 file = Path(root) / name
-                if not name.startswith(".") and suffix_of(file) and file.is_file():
+                if name.startswith(".") or not suffix_of(file):
+                    continue
+                if file.is_file():
                     yield file
+                elif problems is not None and file.is_symlink():
+                    reason = "symbolic link loop" if _is_link_loop(file) else "broken symbolic link"
+                    problems.append((str(file), f"{reason}, skipped"))
 
 
 def _lead_index(paragraphs: list[str]) -> int | None:
@@ -147,6 +182,12 @@ def extract_record(record: dict, source: str | None = None) -> Article:
     body = record.get("body")
     if not isinstance(body, str) or not body.strip():
         raise ValueError("missing required field 'body'")
+    if len(body) > MAX_ARTICLE_BYTES // 2 and len(body.encode("utf-8")) > MAX_ARTICLE_BYTES:
+        size = len(body.encode("utf-8")) / (1024 * 1024)
+        raise ValueError(
+            f"body too large ({size:.1f} MB; an article may have at most "
+            f"{MAX_ARTICLE_BYTES / (1024 * 1024):.1f} MB)"
+        )
     date_value = record.get("date")
     date = parse_iso_date(date_value)
     if date_value not in (None, "") and date is None:
@@ -167,8 +208,14 @@ def extract_record(record: dict, source: str | None = None) -> Article:
     return _enrich(article, lead)
 
 
-def extract_file_report(path: Path) -> tuple[list[Article], list[str]]:
-    """Articles of one file and warnings about records skipped in it."""
+def extract_file_report(
+    path: Path, notes: list[str] | None = None
+) -> tuple[list[Article], list[str]]:
+    """Articles of one file and warnings about records skipped in it.
+
+    `notes` receives what was done to the file that is not a failure (such as
+    a conversion from a legacy Vietnamese font encoding).
+    """
     path = Path(path)
     suffix = suffix_of(path)
     if suffix is None:
@@ -178,9 +225,9 @@ def extract_file_report(path: Path) -> tuple[list[Article], list[str]]:
     source = str(path)
     stem = path.name[: -len(suffix)]
     if suffix == ".txt":
-        return [extract_text(stem, read_text(path), source)], []
+        return [extract_text(stem, read_text(path, notes), source)], []
     if suffix in (".html", ".htm"):
-        page = read_html(path)
+        page = read_html(path, notes)
         paragraphs = clean_body(page.text)
         if page.title and paragraphs and tidy(paragraphs[0]).casefold() == page.title.casefold():
             paragraphs = paragraphs[1:]
@@ -192,7 +239,7 @@ def extract_file_report(path: Path) -> tuple[list[Article], list[str]]:
         )
         lead = _lead_index(paragraphs)
         return [_enrich(article, paragraphs[lead] if lead is not None else None)], []
-    records, warnings = read_json_records(path)
+    records, warnings = read_json_records(path, notes)
     articles: list[Article] = []
     ids: set[str] = set()
     where = "item" if suffix == ".json" else "line"
@@ -251,13 +298,21 @@ def extract_command(files: Iterable[str], as_json: bool) -> int:
     """
     failed = 0
     first = True
-    for path in iter_input_files(files):
+    problems: list[tuple[str, str]] = []
+    for path in iter_input_files(files, problems):
+        for where, reason in problems:
+            print(f"{where}: {reason}", file=sys.stderr)
+            failed += 1
+        problems.clear()
+        notes: list[str] = []
         try:
-            articles, warnings = extract_file_report(path)
+            articles, warnings = extract_file_report(path, notes)
         except ReadError as error:
             print(f"{error.path}: {error.reason}", file=sys.stderr)
             failed += 1
             continue
+        for note in notes:
+            print(f"{path}: {note}", file=sys.stderr)
         for warning in warnings:
             print(f"{path}: {warning}", file=sys.stderr)
         for article in articles:
@@ -268,4 +323,7 @@ def extract_command(files: Iterable[str], as_json: bool) -> int:
                     print()
                 print(format_record(article))
             first = False
+    for where, reason in problems:  # found after the last file
+        print(f"{where}: {reason}", file=sys.stderr)
+        failed += 1
     return 1 if failed else 0
