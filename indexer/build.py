@@ -34,6 +34,7 @@ article is analysed, so tests can kill a run deterministically half-way.
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import json
 import multiprocessing
@@ -210,6 +211,8 @@ def _writer_process(
             writer._close_segment()
             segment = None
         results.put(("done", segment))
+    except OSError as err:  # a full disk is the user's to fix, not a bug to show
+        results.put(("oserror", (err.errno, err.strerror, err.filename)))
     except BaseException:
         results.put(("error", traceback.format_exc()))
 
@@ -256,6 +259,8 @@ class ParallelWriter:
             self.finished += 1
             if value is not None:
                 self.segments.append(value)
+        elif kind == "oserror":
+            raise OSError(*value)
         else:
             raise IndexingError(f"a writer process failed:\n{value}")
 
@@ -446,8 +451,12 @@ def build_index(
         try:
             _run(ix, writer, index_dir, paths, start_over, workers, delay, lock, summary, stream)
         except BaseException:
-            if not writer.is_closed:
-                writer.cancel()
+            try:
+                if not writer.is_closed:
+                    writer.cancel()
+                _remove_leftovers(ix, index_dir)  # free the space a failed run took
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                pass
             raise
     return summary
 
@@ -573,7 +582,15 @@ def _run(
     # Files of this run replace their old entries; vanished and failed ones go.
     digests = {p: d for p, d in old_digests.items() if not _under(p, roots)}
     digests.update(new_digests)
-    save_file_digests(index_dir, ix.latest_generation(), digests)
+    try:
+        save_file_digests(index_dir, ix.latest_generation(), digests)
+    except OSError as err:
+        for stale in index_dir.glob(f".{FILES_SIDECAR}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        summary.warnings.append(
+            f"could not save {FILES_SIDECAR} ({err.strerror or err}); "
+            "the next run will read every file again"
+        )
 
 
 def _commit(writer: SegmentWriter, segments: list[Any], start_over: bool) -> None:
@@ -601,6 +618,15 @@ def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int 
         return EXIT_BUSY
     except IndexingError as err:
         print(f"vnsearch index: {err}; the index was not changed", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as err:  # full disk (ENOSPC), file size limit (EFBIG), permissions
+        hint = " (free some space and run again)" if err.errno == errno.ENOSPC else ""
+        where = f" ({err.filename})" if err.filename else ""
+        print(
+            f"vnsearch index: cannot write the index in {index_dir}: "
+            f"{err.strerror or err}{where}{hint}; the index was not changed",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("vnsearch index: interrupted; the index was not changed", file=sys.stderr)
