@@ -136,9 +136,7 @@ def _child_init(close_fds: tuple[int, ...]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
 
 
-def _extract(
-    path: Path, notes: list[str]
-) -> tuple[list[Article], list[tuple[str, str]]]:
+def _extract(path: Path, notes: list[str]) -> tuple[list[Article], list[tuple[str, str]]]:
     """Articles of one file and the records skipped in it, as (where, reason)."""
     from .extract import extract_file_report
 
@@ -265,17 +263,26 @@ class ParallelWriter:
             raise IndexingError(f"a writer process failed:\n{value}")
 
     def _poll(self, timeout: float) -> None:
-        """Handle one message, waiting up to `timeout`; notice dead workers."""
+        """Handle one message, waiting up to `timeout`; notice dead workers.
+
+        A worker that finished cleanly has posted "done" before exiting, so
+        more exited workers than "done" messages (once the queue is drained)
+        means one died.
+        """
         try:
             self._handle(*self.results.get(timeout=timeout))
             return
         except queue.Empty:
             pass
-        if self.finished < len(self.procs) and not all(p.is_alive() for p in self.procs):
-            try:  # it may have posted its last message just before exiting
-                self._handle(*self.results.get(timeout=1.0))
+        if sum(not p.is_alive() for p in self.procs) > self.finished:
+            try:  # its last messages may still be in the pipe
+                while True:
+                    self._handle(*self.results.get(timeout=1.0))
             except queue.Empty:
-                raise IndexingError("a writer process died unexpectedly") from None
+                pass
+            if sum(not p.is_alive() for p in self.procs) > self.finished:
+                codes = [p.exitcode for p in self.procs]
+                raise IndexingError(f"a writer process died unexpectedly (exit codes {codes})")
 
     def _drain(self) -> None:
         while True:
