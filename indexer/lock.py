@@ -15,6 +15,17 @@ from types import TracebackType
 LOCK_NAME = "vnsearch.lock"
 
 
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs: the file may name the last indexer while a backup holds the lock."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
 class IndexBusy(Exception):
     """Another process is updating the same index."""
 
@@ -34,7 +45,7 @@ class IndexLock:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
             os.close(fd)
-            who = f" (pid {holder})" if holder.isdigit() else ""
+            who = f" (pid {holder})" if holder.isdigit() and _alive(int(holder)) else ""
             raise IndexBusy(
                 f"index {self.index_dir} is being updated by another process{who}; "
                 "try again when it has finished"

@@ -277,3 +277,38 @@ def test_two_indexers_at_once_one_works_one_refuses_cleanly(tmp_path: Path) -> N
     assert busy_out == ""
     assert "being updated by another process" in busy_err and "Traceback" not in busy_err
     assert len(assert_answers(index_dir)) == 45
+
+
+# ---------------------------------------------------------------- backups
+
+
+def test_backup_under_the_lock_as_the_readme_says(tmp_path: Path) -> None:
+    """`flock index/vnsearch.lock cp -a index BACKUP`: a consistent copy, indexers wait."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    index_dir = tmp_path / "index"
+    assert run_index(corpus, index_dir).returncode == 0
+    lock = index_dir / "vnsearch.lock"
+    holder = subprocess.Popen(["flock", str(lock), "sleep", "60"])
+    try:
+        deadline = time.monotonic() + 10
+        while subprocess.run(["flock", "-n", str(lock), "true"]).returncode == 0:
+            assert time.monotonic() < deadline, "flock never took the lock"
+            time.sleep(0.05)
+        busy = run_index(corpus, index_dir)
+        assert busy.returncode == EXIT_BUSY and busy.stdout == ""
+        assert "being updated by another process" in busy.stderr
+        assert "Traceback" not in busy.stderr
+        # the pid of the last (finished) indexer is not named as the holder
+        assert "(pid" not in busy.stderr, busy.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    backup = tmp_path / "backup"
+    copy = subprocess.run(["flock", str(lock), "cp", "-a", str(index_dir), str(backup)],
+                          capture_output=True, text=True, check=False)
+    assert copy.returncode == 0, copy.stderr
+    assert content(backup) == content(index_dir)
+    assert run_index(corpus, index_dir).stdout.strip() == (
+        "added 0, updated 0, deleted 0, unchanged 5, failed 0"
+    )
