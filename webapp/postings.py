@@ -147,8 +147,16 @@ class IndexView:
             for matcher, offset in self._matchers(field, term):
                 decode = matcher.format.decode_positions
                 if isinstance(matcher, W3LeafMatcher):
+                    previous_max = -1
                     while matcher.is_active():
-                        if matcher._maxid + offset < docs[0]:
+                        block_max = matcher._maxid + offset
+                        # Read only blocks whose id range holds a wanted document.
+                        lo = np.searchsorted(docs, previous_max, side="right")
+                        hi = np.searchsorted(docs, block_max, side="right")
+                        previous_max = block_max
+                        if lo == hi:
+                            if lo >= len(docs):
+                                break
                             matcher._next_block()
                             continue
                         matcher._read_data()
@@ -168,6 +176,42 @@ class IndexView:
                             out[doc] = decode(matcher.value())
                         matcher.next()
         return out
+
+    def position_keys(self, field: str, term: str) -> np.ndarray:
+        """Every occurrence of `term` as sorted int64 keys `docnum << 24 | position`.
+
+        Decoding every posting is costly once; afterwards a phrase over any
+        number of documents is a few vectorised set operations.
+        """
+        key = (f"{field}\x00pos", term)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit[0]
+            parts: list[np.ndarray] = []
+            for matcher, offset in self._matchers(field, term):
+                decode = matcher.format.decode_positions
+                while matcher.is_active():
+                    if isinstance(matcher, W3LeafMatcher):
+                        matcher._read_data()
+                        raw_ids, _, values = matcher._data
+                        ids = np.cumsum(np.asarray(raw_ids, dtype=np.int64)) + offset
+                        for doc, value in zip(ids.tolist(), values, strict=True):
+                            if self.live[doc]:
+                                pos = np.asarray(decode(value), dtype=np.int64)
+                                parts.append((doc << 24) | pos)
+                        matcher._next_block()
+                    else:
+                        doc = matcher.id() + offset
+                        if self.live[doc]:
+                            pos = np.asarray(decode(matcher.value()), dtype=np.int64)
+                            parts.append((doc << 24) | pos)
+                        matcher.next()
+            keys = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+            self._cache[key] = (keys, EMPTY_TF)
+            self._cache_bytes += keys.nbytes + 100
+            return keys
 
     # -- vocabulary ------------------------------------------------------------
 

@@ -42,8 +42,12 @@ ACCENT_COMPOUND_WEIGHT = 0.5
 PROXIMITY_WEIGHT = 0.5
 #: Share of a long query's weight a document must hold (relaxed if none does).
 MIN_COVERAGE = 0.5
+#: Phrase checks over more candidates than this decode the whole posting list once.
+DECODE_ALL_ABOVE = 300
+#: Adjacent concept pairs checked for the proximity bonus (long questions have many).
+MAX_PAIRS = 8
 #: How many top candidates get the proximity check.
-RERANK = 100
+RERANK = 50
 
 
 @dataclass
@@ -171,7 +175,7 @@ class Scorer:
         for word, _df in self.vocab.variants(concept.key, concept.typed)[:4]:
             bonus += self.both("", word, ACCENT_WEIGHT)
         if len(concept.folded) == 1 and concept.typed[0] is not None:
-            for word, _df in self.compounds_with(concept.typed[0])[:12]:
+            for word, _df in self.compounds_with(concept.typed[0])[:4]:
                 bonus += self.both("", word, ACCENT_COMPOUND_WEIGHT)
         return bonus
 
@@ -191,9 +195,22 @@ class Scorer:
 
     # -- phrases ---------------------------------------------------------------
 
-    def phrase_docs(self, folded: tuple[str, ...], candidates: np.ndarray) -> np.ndarray:
-        """Boolean mask: documents among `candidates` holding the syllables in a row."""
+    def phrase_docs(self, folded: tuple[str, ...], candidates: np.ndarray,
+                    cache: dict | None = None) -> np.ndarray:
+        """Boolean mask: documents among `candidates` holding the syllables in a row.
+
+        `cache` keeps positions read for the same candidates across calls.
+        """
         out = np.zeros(self.n, dtype=bool)
+        key = "_".join(folded)
+        if key in self.vocab.word_df:
+            # Documents holding the whole phrase as one word need no position check.
+            whole = np.zeros(self.n, dtype=bool)
+            for fieldname in ("title_f", "body_f"):
+                ids, _ = self.view.postings(fieldname, key)
+                whole[ids] = True
+            out[candidates] = whole[candidates]
+            candidates = candidates[~whole[candidates]]
         for fieldname in ("title_s", "body_s"):
             docs = candidates
             for s in set(folded):
@@ -203,7 +220,19 @@ class Scorer:
                     break
             if not len(docs):
                 continue
-            positions = {s: self.view.positions(fieldname, s, docs) for s in set(folded)}
+            if len(docs) > DECODE_ALL_ABOVE:
+                out[self.phrase_by_keys(fieldname, folded, docs)] = True
+                continue
+            positions = {}
+            for syllable in set(folded):
+                if cache is not None and (fieldname, syllable) in cache:
+                    positions[syllable] = cache[(fieldname, syllable)]
+                    continue
+                # With a shared cache, read for all candidates once, not per phrase.
+                wanted = cache["docs"] if cache is not None else docs
+                positions[syllable] = self.view.positions(fieldname, syllable, wanted)
+                if cache is not None:
+                    cache[(fieldname, syllable)] = positions[syllable]
             first = positions[folded[0]]
             for doc in docs.tolist():
                 rest = [set(positions[s].get(doc, ())) for s in folded[1:]]
@@ -211,6 +240,18 @@ class Scorer:
                 if any(all(p + i + 1 in r for i, r in enumerate(rest)) for p in starts):
                     out[doc] = True
         return out
+
+    def phrase_by_keys(self, fieldname: str, folded: tuple[str, ...],
+                       docs: np.ndarray) -> np.ndarray:
+        """Docnums among `docs` with the syllables in a row, through cached position keys."""
+        starts = self.view.position_keys(fieldname, folded[0])
+        for i, syllable in enumerate(folded[1:], 1):
+            keys = self.view.position_keys(fieldname, syllable)
+            starts = starts[np.isin(starts + i, keys, assume_unique=True)]
+            if not len(starts):
+                break
+        found = np.unique(starts >> 24).astype(np.int32)
+        return found[np.isin(found, docs, assume_unique=True)]
 
     def term_unit(self, term: Term) -> Unit:
         """A free-word run (all its concepts) or a phrase, as one unit."""
@@ -290,8 +331,10 @@ class Scorer:
             docs = docs[top]
         docs = np.sort(docs).astype(np.int32)
         found = np.zeros(self.n, dtype=np.float32)
+        pairs = pairs[:MAX_PAIRS]
+        cache: dict = {"docs": docs}
         for pair in pairs:
-            found += self.phrase_docs(pair, docs)
+            found += self.phrase_docs(pair, docs, cache)
         scores *= 1.0 + PROXIMITY_WEIGHT * found / len(pairs)
 
     # -- highlighting ----------------------------------------------------------

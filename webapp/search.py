@@ -193,19 +193,19 @@ class SearchEngine:
             order = _order(docs, scores, facets.dates, sort, (page * per_page))
             page_docs = order[(page - 1) * per_page : page * per_page]
             patterns = snap.scorer.patterns(parsed) if not parsed.is_empty else []
-            hits = [self._hit(snap, int(d), float(scores[d]), patterns) for d in page_docs]
+            seen: dict = {}
+            hits = [self._hit(snap, int(d), float(scores[d]), patterns, seen) for d in page_docs]
             result["hits"] = hits
             if not parsed.is_empty:
                 top = order[:SUGGESTION_DOCS]
-                result["suggestion"] = self._suggestion(snap, parsed, top)
+                result["suggestion"] = self._suggestion(snap, parsed, top, seen)
 
-    def _hit(self, snap: _Snapshot, docnum: int, score: float, patterns: list[Pattern]) -> dict:
-        stored = snap.view.stored(docnum)
-        title = stored.get("title") or ""
-        body = stored.get("body") or ""
-        title_marks = find_marks(text_syllables(title, word_spans(title)), patterns)
-        spans = _spans(stored, body)
-        body_marks = find_marks(text_syllables(body, spans), patterns)
+    def _hit(self, snap: _Snapshot, docnum: int, score: float, patterns: list[Pattern],
+             seen: dict) -> dict:
+        stored, texts = _texts(snap, docnum, seen)
+        (title, title_syls), (body, body_syls) = texts
+        title_marks = find_marks(title_syls, patterns)
+        body_marks = find_marks(body_syls, patterns)
         record = _record(stored)
         return {
             "id": stored.get("id"),
@@ -222,7 +222,8 @@ class SearchEngine:
 
     # -- suggestion ------------------------------------------------------------
 
-    def _suggestion(self, snap: _Snapshot, parsed: ParsedQuery, top: np.ndarray) -> str | None:
+    def _suggestion(self, snap: _Snapshot, parsed: ParsedQuery, top: np.ndarray,
+                    seen: dict) -> str | None:
         """The query with the accents the index most likely meant, or None."""
         syllables = parsed.syllables
         if not syllables or all(s.accented for s in syllables if s.folded.isalpha()):
@@ -231,11 +232,7 @@ class SearchEngine:
             return None
         texts = []
         for docnum in top:
-            stored = snap.view.stored(int(docnum))
-            for key in ("title", "body"):
-                text = stored.get(key) or ""
-                spans = word_spans(text) if key == "title" else _spans(stored, text)
-                texts.append((text, text_syllables(text, spans)))
+            texts.extend(_texts(snap, int(docnum), seen)[1])
         parts = []
         for clause in parsed.positive:
             term = clause.alternatives[0]
@@ -374,6 +371,34 @@ def _desc(values: np.ndarray) -> np.ndarray:
     return -inverse
 
 
+def _texts(snap: _Snapshot, docnum: int, seen: dict) -> tuple[dict, list]:
+    """Stored fields and [(title, syllables), (body, syllables)], once per query."""
+    if docnum not in seen:
+        stored = snap.view.stored(docnum)
+        title = stored.get("title") or ""
+        body = stored.get("body") or ""
+        seen[docnum] = (stored, [(title, text_syllables(title, word_spans(title))),
+                                 (body, text_syllables(body, _spans(stored, body)))])
+    return seen[docnum]
+
+
+_INDEXES: dict[int, tuple[list, dict[str, list[int]]]] = {}
+
+
+def _first_index(syls: list) -> dict[str, list[int]]:
+    """Positions of each folded syllable in `syls` (kept for the last few lists)."""
+    cached = _INDEXES.get(id(syls))
+    if cached is not None and cached[0] is syls:
+        return cached[1]
+    index: dict[str, list[int]] = {}
+    for i, syl in enumerate(syls):
+        index.setdefault(syl.folded, []).append(i)
+    if len(_INDEXES) > 64:
+        _INDEXES.clear()
+    _INDEXES[id(syls)] = (syls, index)
+    return index
+
+
 def _spans(stored: dict, body: str) -> list[tuple[int, int]]:
     packed = stored.get("body_spans")
     if packed:
@@ -399,17 +424,21 @@ def _record(stored: dict) -> dict:
 
 def _as_written(texts: list, folded: tuple[str, ...],
                 typed: tuple[str | None, ...]) -> str | None:
-    """The most frequent spelling of the syllables in a row in the top hits, as written."""
-    pattern = Pattern(folded, typed, 0)
+    """The most frequent spelling of the syllables in a row in the top hits, as written.
+
+    Only spellings agreeing with the accents the user typed count.
+    """
     counts: dict[str, int] = {}
+    k = len(folded)
     for text, syls in texts:
-        for a, b, _ in find_marks(syls, [pattern]):
-            run = [s for s in syls if a <= s.start < b]
-            if len(run) != len(folded) or any(
-                t is not None and t != s.lowered for t, s in zip(typed, run, strict=True)
-            ):
+        index = _first_index(syls)
+        for i in index.get(folded[0], ()):
+            run = syls[i : i + k]
+            if len(run) != k or any(r.folded != f for r, f in zip(run, folded, strict=True)):
                 continue
-            form = " ".join(normalize(text[s.start : s.end]) for s in run)
+            if any(t is not None and t != r.lowered for t, r in zip(typed, run, strict=True)):
+                continue
+            form = " ".join(normalize(text[r.start : r.end]) for r in run)
             counts[form] = counts.get(form, 0) + 1
     if not counts:
         return None

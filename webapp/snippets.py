@@ -23,6 +23,7 @@ from indexer.normalize import lower, normalize, strip_diacritics
 from indexer.segment import CODE_PATTERN, canonical_code, segment
 
 _CODE_RE = re.compile(CODE_PATTERN)
+_HAS_DIGIT = re.compile(r"\d")
 _PIECE_RE = re.compile(r"\d+(?:/\d+)+|[^\W_]+(?:[.,][0-9]+)*")
 #: Snippet length in characters (about two lines of a results page).
 SNIPPET_CHARS = 240
@@ -57,7 +58,7 @@ def text_syllables(text: str, spans: list[tuple[int, int]]) -> list[Syl]:
     out: list[Syl] = []
     for start, end in spans:
         word = text[start:end]
-        if _CODE_RE.fullmatch(normalize(word)):
+        if _HAS_DIGIT.search(word) and _CODE_RE.fullmatch(normalize(word)):
             low = lower(canonical_code(normalize(word)))
             out.append(Syl(low, low, start, end))
             continue
