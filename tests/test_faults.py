@@ -289,7 +289,8 @@ def test_backup_under_the_lock_as_the_readme_says(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
     assert run_index(corpus, index_dir).returncode == 0
     lock = index_dir / "vnsearch.lock"
-    holder = subprocess.Popen(["flock", str(lock), "sleep", "60"])
+    # -o: only flock itself holds the lock, so killing its group frees it at once
+    holder = subprocess.Popen(["flock", "-o", str(lock), "sleep", "60"], start_new_session=True)
     try:
         deadline = time.monotonic() + 10
         while subprocess.run(["flock", "-n", str(lock), "true"]).returncode == 0:
@@ -302,7 +303,7 @@ def test_backup_under_the_lock_as_the_readme_says(tmp_path: Path) -> None:
         # the pid of the last (finished) indexer is not named as the holder
         assert "(pid" not in busy.stderr, busy.stderr
     finally:
-        holder.kill()
+        os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
     backup = tmp_path / "backup"
     copy = subprocess.run(["flock", str(lock), "cp", "-a", str(index_dir), str(backup)],
