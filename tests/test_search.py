@@ -275,3 +275,18 @@ def test_concurrent_searches_give_the_same_results(engine):
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda q: (q, ids(engine.search(q))), queries))
     assert all(expected[q] == found for q, found in got)
+
+
+def test_phrase_through_decoded_position_keys_agrees(engine, monkeypatch):
+    from webapp import ranking
+
+    expected = {q: all_ids(engine, q) for q in ('"vỏ nho"', '"chỉnh đốn Đảng"', '"nho chất bổ"')}
+    monkeypatch.setattr(ranking, "DECODE_ALL_ABOVE", 0)  # the path big indexes take
+    for q, found in expected.items():
+        assert all_ids(engine, q) == found
+    assert expected['"vỏ nho"'] == ["srch-nho"] and set(expected['"chỉnh đốn Đảng"']) == SAMPLES
+
+
+def test_accented_query_keeps_words_typed_without_accents(engine):
+    assert engine.search("giá nho")["suggestion"] is None
+    assert engine.search("gia nho")["suggestion"] == "giá nho"

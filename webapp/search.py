@@ -233,22 +233,40 @@ class SearchEngine:
         texts = []
         for docnum in top:
             texts.extend(_texts(snap, int(docnum), seen)[1])
+        partly_accented = any(s.accented for s in syllables)
         parts = []
         for clause in parsed.positive:
             term = clause.alternatives[0]
-            folded = tuple(s.folded for s in term.syllables)
-            typed = tuple(s.text if s.accented else None for s in term.syllables)
-            written = _as_written(texts, folded, typed)
-            if written is None:
-                written = " ".join(
-                    _as_written(texts, c.folded, c.typed) or _restore(c, snap.vocab)
-                    for c in concepts_of(term.syllables, snap.vocab)
-                )
+            concepts = concepts_of(term.syllables, snap.vocab)
+            if partly_accented:
+                # Words typed without accents but spelled as real words stay as typed
+                # (`thu hồi`: `thu` is a word); pretend the user typed them.
+                concepts = [_as_typed(c, snap.vocab) for c in concepts]
+            written = self._written(texts, concepts, snap.vocab)
             parts.append(f'"{written}"' if term.phrase else written)
         suggestion = " ".join(parts)
         if lower(suggestion).replace('"', "") == " ".join(s.text for s in syllables):
             return None
         return suggestion
+
+    @staticmethod
+    def _written(texts: list, concepts: list[Concept], vocab: Vocabulary) -> str:
+        """Longest runs of concepts found as written in the top hits, else the lexicon's."""
+        out: list[str] = []
+        i = 0
+        while i < len(concepts):
+            for j in range(min(len(concepts), i + 6), i, -1):
+                folded = tuple(f for c in concepts[i:j] for f in c.folded)
+                typed = tuple(t for c in concepts[i:j] for t in c.typed)
+                found = _as_written(texts, folded, typed)
+                if found is not None:
+                    out.append(found)
+                    i = j
+                    break
+            else:
+                out.append(_restore(concepts[i], vocab))
+                i += 1
+        return " ".join(out)
 
     # -- article ---------------------------------------------------------------
 
@@ -382,6 +400,7 @@ def _texts(snap: _Snapshot, docnum: int, seen: dict) -> tuple[dict, list]:
     return seen[docnum]
 
 
+_SENTENCE_ENDS = frozenset('.!?:;"“”\'‘’…-–—(')
 _INDEXES: dict[int, tuple[list, dict[str, list[int]]]] = {}
 
 
@@ -429,6 +448,7 @@ def _as_written(texts: list, folded: tuple[str, ...],
     Only spellings agreeing with the accents the user typed count.
     """
     counts: dict[str, int] = {}
+    initial: dict[str, int] = {}
     k = len(folded)
     for text, syls in texts:
         index = _first_index(syls)
@@ -439,7 +459,17 @@ def _as_written(texts: list, folded: tuple[str, ...],
             if any(t is not None and t != r.lowered for t, r in zip(typed, run, strict=True)):
                 continue
             form = " ".join(normalize(text[r.start : r.end]) for r in run)
-            counts[form] = counts.get(form, 0) + 1
+            before = text[max(0, run[0].start - 3) : run[0].start].strip()
+            # Capitals at a title or sentence start say nothing about the word.
+            target = initial if not before or before[-1] in _SENTENCE_ENDS else counts
+            target[form] = target.get(form, 0) + 1
+    if not counts and initial:
+        # Seen only at sentence starts: `Giá nho` is `giá nho`, `Hà Nội` stays.
+        best = max(initial.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        words = best.split()
+        if len(words) > 1 and all(w == lower(w) for w in words[1:]):
+            return lower(best[:1]) + best[1:]
+        return best
     if not counts:
         return None
     best = max(counts.items(), key=lambda kv: (kv[1], kv[0] == lower(kv[0]), kv[0]))[0]
@@ -449,6 +479,14 @@ def _as_written(texts: list, folded: tuple[str, ...],
         if counts.get(low, 0) * 2 >= counts[best]:
             return low
     return best
+
+
+def _as_typed(concept: Concept, vocab: Vocabulary) -> Concept:
+    """The concept with its unaccented syllables fixed when, as typed, it is a real word."""
+    typed = "_".join(t or f for t, f in zip(concept.typed, concept.folded, strict=True))
+    if any(word == typed for word, _df in vocab.accented.get(concept.key, ())):
+        return Concept(concept.folded, tuple(typed.split("_")), concept.codes)
+    return concept
 
 
 def _restore(concept: Concept, vocab: Vocabulary) -> str:
