@@ -45,32 +45,40 @@ class Vocabulary:
             for key, forms in accented.items()
         }
         self._sorted_keys: list[str] | None = None
+        #: A compound seen once in a big index is as likely a segmentation slip.
+        self.min_compound_df = 2 if self.doc_count >= 1000 else 1
 
     # -- compounds -------------------------------------------------------------
 
     def _word_cost(self, key: str, single: bool) -> float | None:
         df = self.word_df.get(key, 0)
-        if df <= 0:
+        if df < (1 if single else self.min_compound_df):
             if not single:
                 return None
             df = 0.3  # unknown syllable: still a word, an unlikely one
         return math.log(df / self.doc_count)
 
     def segment(self, folded: Sequence[str]) -> list[tuple[int, int]]:
-        """Split folded syllables into the most probable known words: [(start, end)]."""
+        """Split folded syllables into known words: [(start, end)].
+
+        Fewest words first (maximum matching, the classic baseline for
+        Vietnamese: a frequent lone syllable such as `lai` must not break up
+        `gia_lai`), then the most probable split (document frequencies).
+        """
         n = len(folded)
-        best: list[float] = [0.0] + [-math.inf] * n
+        worst = (math.inf, math.inf)
+        best: list[tuple[float, float]] = [(0, 0.0)] + [worst] * n
         back = [0] * (n + 1)
         for end in range(1, n + 1):
             for start in range(max(0, end - MAX_WORD), end):
-                if best[start] == -math.inf:
+                if best[start] == worst:
                     continue
-                single = end - start == 1
-                cost = self._word_cost("_".join(folded[start:end]), single)
+                cost = self._word_cost("_".join(folded[start:end]), end - start == 1)
                 if cost is None:
                     continue
-                if best[start] + cost > best[end]:
-                    best[end] = best[start] + cost
+                candidate = (best[start][0] + 1, best[start][1] - cost)
+                if candidate < best[end]:
+                    best[end] = candidate
                     back[end] = start
         spans = []
         end = n
