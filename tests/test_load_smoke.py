@@ -13,6 +13,7 @@ import importlib.util
 import json
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -68,3 +69,27 @@ def test_searches_under_load_while_indexing_never_fail(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert "Traceback" not in server.output()
+
+
+def test_more_open_browsers_than_waitress_default_limit_all_get_answers(tmp_path: Path) -> None:
+    """120 keep-alive visitors at once: each is answered (waitress stops at 100 by default)."""
+    bench = load_bench()
+    index_dir = tmp_path / "index"
+    built = subprocess.run(bench.vnsearch("index", REPO / "corpus", "--index", index_dir),
+                           cwd=REPO, capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr
+    server = bench.Server(index_dir, threads=4)
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(120):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            sock.sendall(f"GET /api/search?q=xay+dung HTTP/1.1\r\nHost: 127.0.0.1:"
+                         f"{server.port}\r\n\r\n".encode())
+            sockets.append(sock)
+        for sock in sockets:  # every one is answered while all stay open
+            reply = sock.makefile("rb")
+            assert reply.readline().startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()

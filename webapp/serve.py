@@ -14,6 +14,10 @@ from .engine import index_exists
 
 #: The sample articles shipped with the repository.
 DEFAULT_CORPUS = "corpus"
+#: Open connections waitress accepts at once. Its default (100) leaves the
+#: 101st keep-alive browser unanswered until another one closes (found by
+#: bench/load.py with 200 clients); an idle connection costs only a socket.
+CONNECTION_LIMIT = 1000
 
 
 def find_corpus() -> Path | None:
@@ -54,7 +58,8 @@ def serve_command(index_dir: str, host: str, port: int, threads: int) -> int:
     print(f"Serving {index_dir} on http://{host}:{port}/ (Ctrl+C to stop)", file=sys.stderr,
           flush=True)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads)
+        waitress.serve(app, host=host, port=port, threads=threads,
+                       connection_limit=CONNECTION_LIMIT)
     except OSError as exc:
         print(f"vnsearch serve: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
         return 1
