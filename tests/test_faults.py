@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -313,3 +314,20 @@ def test_backup_under_the_lock_as_the_readme_says(tmp_path: Path) -> None:
     assert run_index(corpus, index_dir).stdout.strip() == (
         "added 0, updated 0, deleted 0, unchanged 5, failed 0"
     )
+
+
+def test_full_temporary_folder_is_a_clear_message(tmp_path: Path) -> None:
+    """pyvi unpacks its model into a temporary file; a full disk there is no traceback."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+
+    def tiny_files() -> None:  # every file write past 64 KB fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    result = subprocess.run(cli("index", corpus, "--index", tmp_path / "index"), cwd=REPO,
+                            capture_output=True, text=True, timeout=300, check=False,
+                            preexec_fn=tiny_files)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "File too large" in result.stderr and "word segmenter" in result.stderr
+    assert not (tmp_path / "index").exists() or not any((tmp_path / "index").glob("*.toc"))

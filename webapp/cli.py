@@ -55,7 +55,14 @@ def extract(files: tuple[str, ...], as_json: bool) -> None:
 )
 def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | None) -> None:
     """Index folders and files (default corpus/), incrementally unless --rebuild."""
-    from indexer.build import index_command
+    try:  # pyvi unpacks its model into a temporary file: a full disk shows here first
+        from indexer.build import index_command
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        click.echo(f"vnsearch index: cannot load the word segmenter: {err.strerror or err}"
+                   f"{where}; free some space (or set TMPDIR) and run again; "
+                   "the index was not changed", err=True)
+        sys.exit(1)
 
     sys.exit(index_command(list(paths) or [DEFAULT_CORPUS], index_dir, rebuild, workers))
 
