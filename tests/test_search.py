@@ -163,6 +163,78 @@ def test_facets_are_disjunctive_within_and_conjunctive_across(engine, search_cor
     assert set(ids(combined)) == year_ids & set(ids(chosen))
 
 
+def _tree_counts(tree: list[dict], path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    out: dict[tuple[str, ...], int] = {}
+    for node in tree:
+        here = path + (node["value"],)
+        out[here] = node["count"]
+        out.update(_tree_counts(node.get("children") or [], here))
+    return out
+
+
+def _expected_tree(search_corpus: Path, wanted: set[str]) -> Counter:
+    """Documents per (province,), (province, district), (province, district, commune)."""
+    counts: Counter = Counter()
+    for path in sorted(search_corpus.iterdir()):
+        for article in extract_file(path):
+            if article.id not in wanted:
+                continue
+            nodes = set()
+            for loc in article.localities:
+                nodes.add((loc.province,))
+                if loc.district:
+                    nodes.add((loc.province, loc.district))
+                    if loc.commune:
+                        nodes.add((loc.province, loc.district, loc.commune))
+            counts.update(nodes)
+    return counts
+
+
+def test_locality_tree_keeps_same_named_districts_under_their_provinces(engine):
+    tree = engine.search("huyen chau thanh")["facets"]["locality_tree"]
+    by_province = {node["value"]: node for node in tree}
+    for province, commune in (("Tiền Giang", "Long Hưng"), ("An Giang", "Vĩnh Hanh")):
+        districts = by_province[province]["children"]
+        assert [(d["value"], d["count"]) for d in districts] == [("Châu Thành", 1)]
+        assert districts[0]["children"] == [{"value": commune, "count": 1}]
+    # The flat district facet has one Châu Thành for both articles; the tree two.
+    flat = {e["value"]: e["count"] for e in engine.search("huyen chau thanh")["facets"]["district"]}
+    assert flat["Châu Thành"] == 2
+
+
+@pytest.mark.parametrize("q", ["xay dung chinh don dang", "nghị quyết", "giao thông nông thôn"])
+def test_locality_tree_counts_match_the_extracted_records(engine, search_corpus, q):
+    result = engine.search(q, per_page=100)
+    assert result["total"] == len(result["hits"]) > 0
+    got = _tree_counts(result["facets"]["locality_tree"])
+    assert got == dict(_expected_tree(search_corpus, set(ids(result))))
+    # The tree's provinces are the province facet.
+    provinces = {e["value"]: e["count"] for e in result["facets"]["province"]}
+    assert {k[0]: v for k, v in got.items() if len(k) == 1} == provinces
+
+
+def test_locality_tree_is_disjunctive_within_a_level(engine, search_corpus):
+    q = "huyen chau thanh"
+    base = _tree_counts(engine.search(q)["facets"]["locality_tree"])
+    # Selecting a province keeps the other provinces' counts at the province level,
+    # and narrows the districts below them.
+    chosen = engine.search(q, filters={"province": ["An Giang"]})
+    assert ids(chosen) == ["srch-ct-ag"]
+    tree = {n["value"]: n for n in chosen["facets"]["locality_tree"]}
+    assert tree["Tiền Giang"]["count"] == base[("Tiền Giang",)] == 1
+    assert tree["Tiền Giang"]["children"] == []
+    assert _tree_counts([tree["An Giang"]]) == {k: v for k, v in base.items() if k[0] == "An Giang"}
+    # Across facets: a year filter narrows every level.
+    year = engine.search(q, filters={"year": ["2022"], "commune": ["Long Hưng"]})
+    assert ids(year) == ["srch-ct-tg"]
+    got = _tree_counts(year["facets"]["locality_tree"])
+    assert got[("Tiền Giang", "Châu Thành")] == 1
+    # The commune level ignores its own selection: Vĩnh Hanh can be added, listed
+    # under its district and province, which hold no article of the selection.
+    assert got[("An Giang", "Châu Thành", "Vĩnh Hanh")] == 1
+    assert got[("An Giang", "Châu Thành")] == got[("An Giang",)] == 0
+
+
 def test_browse_by_filter_sorted_by_date(engine):
     result = engine.search("", filters={"directive": ["21-KL/TW"]}, per_page=100)
     assert result["total"] >= 1
@@ -246,6 +318,44 @@ def test_engine_sees_a_new_commit_without_restart(tmp_path, search_corpus):
     shutil.copy(search_corpus / "search_extra.jsonl", corpus)
     subprocess.run(cli, cwd=REPO, check=True, capture_output=True)
     assert ids(engine.search("resveratrol")) == ["srch-nho"]
+
+
+def test_reopen_after_a_commit_matches_a_fresh_engine(tmp_path, search_corpus):
+    """Re-use of the unchanged segments' data after a commit that adds, changes and deletes."""
+    from webapp.search import SearchEngine
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(search_corpus, corpus)
+    index_dir = tmp_path / "index"
+    cli = [sys.executable, "-m", "webapp.cli", "index", str(corpus), "--index", str(index_dir)]
+    subprocess.run(cli, cwd=REPO, check=True, capture_output=True)
+    engine = SearchEngine(index_dir)
+    queries = ["xay dung chinh don dang", "Đảng", "kênh mương", "ha noi", "huyện Châu Thành"]
+    for q in queries:
+        engine.search(q)
+    engine.suggest("kenh m")
+    assert engine.search("zyzzyva")["total"] == 0
+    new = {"id": "srch-new", "title": "Nạo vét kênh mương ở Hà Nội", "date": "2024-01-02",
+           "body": "Thành phố Hà Nội nạo vét kênh mương. Loài bọ zyzzyva được tìm thấy."}
+    (corpus / "new.jsonl").write_text(json.dumps(new, ensure_ascii=False) + "\n", encoding="utf-8")
+    extra = (corpus / "search_extra.jsonl").read_text(encoding="utf-8").splitlines()
+    dropped = [json.loads(line)["id"] for line in extra if '"srch-ct-ag"' in line]
+    kept = [line for line in extra if '"srch-ct-ag"' not in line]
+    (corpus / "search_extra.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    subprocess.run(cli, cwd=REPO, check=True, capture_output=True)
+
+    assert ids(engine.search("zyzzyva")) == ["srch-new"]
+    assert engine.article(dropped[0]) is None
+    assert "kênh mương" in engine.suggest("kenh m")
+    fresh = SearchEngine(index_dir)
+    for q in [*queries, "zyzzyva", "nao vet"]:
+        got, want = engine.search(q, per_page=50), fresh.search(q, per_page=50)
+        got.pop("took_ms")
+        want.pop("took_ms")
+        assert got == want, q
+    assert engine.suggest("kenh m") == fresh.suggest("kenh m")
+    tree = {n["value"] for n in engine.search("kênh mương")["facets"]["locality_tree"]}
+    assert "Hà Nội" in tree and "An Giang" not in tree
 
 
 def test_cli_json_is_the_api_result(search_index, engine):

@@ -9,82 +9,56 @@ matched documents and a filter is one boolean mask.
 Counting is disjunctive within a facet and conjunctive across facets: the
 counts of a facet ignore that facet's own selection, so selecting one
 province still shows how many articles the other provinces have.
+
+`locality_tree` nests the three locality facets as the articles' locality
+records do (a district under its own province, so two `Châu Thành` in two
+provinces stay apart). Its (document, node) pairs come from the stored
+records, read once per segment: segments are immutable, so after a commit
+only the new segment is read.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import numpy as np
 
+from indexer.directives import directive_label
 from indexer.schema import FACET_SEP, FACETS
 
-from .postings import IndexView
+from .postings import IndexView, leaf_column, segment_data
 
-_TYPE_NAMES = {
-    "KL": "Kết luận",
-    "NQ": "Nghị quyết",
-    "CT": "Chỉ thị",
-    "QĐ": "Quy định",
-    "QD": "Quy định",
-    "HD": "Hướng dẫn",
-    "KH": "Kế hoạch",
-    "TB": "Thông báo",
-    "QC": "Quy chế",
-    "CV": "Công văn",
-    "BC": "Báo cáo",
-}
-
-
-def directive_label(code: str, kind: str | None = None) -> str:
-    """`21-KL/TW` → `Kết luận 21-KL/TW` (the indexer's own labels when it has them)."""
-    try:  # the extraction module knows the document types best
-        from indexer import directives as _directives
-
-        for name in ("label", "directive_label", "code_label"):
-            func = getattr(_directives, name, None)
-            if callable(func):
-                try:
-                    value = func(code)
-                except Exception:  # noqa: BLE001 - a label is never worth an error
-                    continue
-                if isinstance(value, str) and value:
-                    return value
-    except ImportError:
-        pass
-    if not kind:
-        letters = code.split("-", 1)[-1].split("/", 1)[0] if "-" in code else ""
-        kind = _TYPE_NAMES.get(letters)
-    return f"{kind} {code}" if kind else code
-
+#: The locality facets, top down: the levels of `locality_tree`.
+LEVELS = ("province", "district", "commune")
 
 class FacetIndex:
     """Per-facet (document, value) pairs as arrays, plus the date column."""
 
     def __init__(self, view: IndexView) -> None:
+        self.view = view
         self.doc_count = view.doc_count_all
         self.values: dict[str, list[str]] = {}
         self.value_ids: dict[str, dict[str, int]] = {}
         self.entry_doc: dict[str, np.ndarray] = {}
         self.entry_val: dict[str, np.ndarray] = {}
         for name in FACETS:
-            vocab: dict[str, int] = {}
-            docs: list[int] = []
-            vals: list[int] = []
-            for docnum, raw in enumerate(view.column(f"facet_{name}")):
-                if not raw:
-                    continue
-                text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-                for value in text.split(FACET_SEP):
-                    if value:
-                        docs.append(docnum)
-                        vals.append(vocab.setdefault(value, len(vocab)))
-            self.values[name] = list(vocab)
-            self.value_ids[name] = vocab
-            self.entry_doc[name] = np.asarray(docs, dtype=np.int32)
-            self.entry_val[name] = np.asarray(vals, dtype=np.int32)
-        dates = [d if isinstance(d, str) else (d or b"").decode() for d in view.column("date")]
-        self.dates = np.asarray(dates, dtype="U10") if dates else np.zeros(0, dtype="U10")
+            self.values[name], self.entry_doc[name], self.entry_val[name] = _merge(
+                [(_leaf_facet(leaf, name, view), offset) for leaf, offset in view.leaves])
+            self.value_ids[name] = {v: i for i, v in enumerate(self.values[name])}
+        parts = [_leaf_dates(leaf, view) for leaf, _ in view.leaves]
+        self.dates = np.concatenate(parts) if parts else np.zeros(0, dtype="U10")
+        self._tree: tuple[list[tuple[str, ...]], np.ndarray, np.ndarray] | None = None
+
+    @property
+    def tree_entries(self) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
+        """(node paths, entry docs, entry node ids) of the locality tree, built on first use."""
+        if self._tree is None:
+            nodes, docs, vals = _merge(
+                [(_leaf_tree(leaf, offset, self.view), offset)
+                 for leaf, offset in self.view.leaves])
+            self._tree = nodes, docs, vals
+        return self._tree
 
     def mask(self, name: str, selected: list[str]) -> np.ndarray | None:
         """Documents having any of `selected` values of facet `name` (None: no filter)."""
@@ -139,4 +113,131 @@ class FacetIndex:
                     entry["label"] = directive_label(value)
                 entries.append(entry)
             result[name] = entries
+        result["locality_tree"] = self.tree(matched, masks)
         return result
+
+    def tree(self, matched: np.ndarray, masks: dict[str, np.ndarray]) -> list[dict]:
+        """Province → district → commune with counts, each level's own selection ignored."""
+        nodes, docs, vals = self.tree_entries
+        if not len(docs):
+            return []
+        counts = np.zeros(len(nodes), dtype=np.int64)
+        depth = np.fromiter((len(n) for n in nodes), dtype=np.int8, count=len(nodes))
+        for level, name in enumerate(LEVELS, 1):
+            base = matched
+            for other, mask in masks.items():
+                if other != name:
+                    base = base & mask
+            at_level = depth[vals] == level
+            level_counts = np.bincount(vals[at_level & base[docs]], minlength=len(nodes))
+            counts[depth == level] = level_counts[depth == level]
+        children: dict[tuple[str, ...], list[dict]] = {}
+        order = sorted(range(len(nodes)), key=lambda i: (-len(nodes[i]), -counts[i], nodes[i]))
+        for i in order:  # deepest first: a parent is listed when it or a child counts
+            path = nodes[i]
+            kids = children.pop(path, [])
+            if counts[i] <= 0 and not kids:
+                continue
+            entry: dict = {"value": path[-1], "count": int(counts[i])}
+            if len(path) < 3:
+                entry["children"] = kids
+            children.setdefault(path[:-1], []).append(entry)
+        return children.get((), [])
+
+
+# -- per-segment entries --------------------------------------------------------
+
+
+def _merge(parts: list[tuple[tuple[list, np.ndarray, np.ndarray], int]]
+           ) -> tuple[list, np.ndarray, np.ndarray]:
+    """Segments' (values, local docs, local value ids) as one global triple."""
+    values: list = []
+    ids: dict = {}
+    docs: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for (local_values, local_docs, local_vals), offset in parts:
+        mapping = np.asarray([ids.setdefault(v, len(ids)) for v in local_values], dtype=np.int32)
+        if len(local_docs):
+            docs.append(local_docs + offset)
+            vals.append(mapping[local_vals])
+    values = list(ids)
+    if not docs:
+        return values, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    return values, np.concatenate(docs).astype(np.int32), np.concatenate(vals).astype(np.int32)
+
+
+def _leaf_facet(leaf: object, name: str, view: IndexView) -> tuple[list, np.ndarray, np.ndarray]:
+    data = segment_data(leaf)
+    key = ("facet", name)
+    if key not in data:
+        vocab: dict[str, int] = {}
+        docs: list[int] = []
+        vals: list[int] = []
+        field = f"facet_{name}"
+        for docnum, raw in enumerate(leaf_column(leaf, field, field in view.schema)):
+            if not raw:
+                continue
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+            for value in text.split(FACET_SEP):
+                if value:
+                    docs.append(docnum)
+                    vals.append(vocab.setdefault(value, len(vocab)))
+        data[key] = (list(vocab), np.asarray(docs, dtype=np.int32),
+                     np.asarray(vals, dtype=np.int32))
+    return data[key]
+
+
+def _leaf_dates(leaf: object, view: IndexView) -> np.ndarray:
+    data = segment_data(leaf)
+    if "dates" not in data:
+        column = leaf_column(leaf, "date", "date" in view.schema)
+        dates = [d if isinstance(d, str) else (d or b"").decode() for d in column]
+        data["dates"] = np.asarray(dates, dtype="U10") if dates else np.zeros(0, dtype="U10")
+    return data["dates"]
+
+
+def _leaf_tree(leaf: object, offset: int, view: IndexView
+               ) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
+    """(node paths, local docs, node ids): every document's province, district, commune nodes.
+
+    A document with provinces only needs no record; the others' locality
+    records say which district lies in which province.
+    """
+    data = segment_data(leaf)
+    if "tree" in data:
+        return data["tree"]
+    vocab: dict[tuple[str, ...], int] = {}
+    docs: list[int] = []
+    vals: list[int] = []
+    columns = {name: leaf_column(leaf, f"facet_{name}", f"facet_{name}" in view.schema)
+               for name in LEVELS}
+    n = leaf.doc_count_all()  # type: ignore[attr-defined]
+    for docnum in range(n):
+        if not columns["province"][docnum]:
+            continue
+        paths: set[tuple[str, ...]] = set()
+        if columns["district"][docnum] or columns["commune"][docnum]:
+            try:
+                stored = leaf.stored_fields(docnum)  # type: ignore[attr-defined]
+                record = json.loads(stored.get("record") or "{}")
+            except (ValueError, TypeError, KeyError):
+                record = {}
+            for loc in record.get("localities") or []:
+                if not isinstance(loc, dict) or not loc.get("province"):
+                    continue
+                path = (str(loc["province"]),)
+                paths.add(path)
+                if loc.get("district"):
+                    path += (str(loc["district"]),)
+                    paths.add(path)
+                    if loc.get("commune"):
+                        paths.add(path + (str(loc["commune"]),))
+        raw = columns["province"][docnum]
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        paths.update((p,) for p in text.split(FACET_SEP) if p)
+        for path in paths:
+            docs.append(docnum)
+            vals.append(vocab.setdefault(path, len(vocab)))
+    data["tree"] = (list(vocab), np.asarray(docs, dtype=np.int32),
+                    np.asarray(vals, dtype=np.int32))
+    return data["tree"]

@@ -8,6 +8,13 @@ scoring, filtering and counting are vectorised over document numbers.
 
 Document numbers are the searcher's global ones (segment offset + local
 number); deleted documents are masked out through `live`.
+
+Whoosh segments are immutable (only their deleted-docs set changes), so what
+is read from a segment once (field lengths, columns, term lexicons) is kept on
+its reader in `SEGMENT_DATA`, and `open_reader` re-uses the readers of the
+segments an index still has after a commit: a re-open reads only the new
+segments, and a lexicon is updated by the terms of the segments that came and
+went instead of being read again.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Iterable
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
 EMPTY_IDS = np.zeros(0, dtype=np.int32)
@@ -26,10 +34,65 @@ EMPTY_TF = np.zeros(0, dtype=np.float32)
 CACHE_BYTES = 192 * 1024 * 1024
 
 
+def open_reader(ix: object, previous: IndexView | None = None) -> IndexReader:
+    """A reader of the latest generation, re-using `previous`'s segment readers.
+
+    A re-used reader gets the new segment object (its deletions may have
+    changed); its files, and so what `SEGMENT_DATA` holds for it, have not.
+    """
+    toc = ix._read_toc()  # type: ignore[attr-defined]
+    old: dict[str, SegmentReader] = {}
+    if previous is not None:
+        for leaf, _ in previous.leaves:
+            if isinstance(leaf, SegmentReader) and not leaf.is_closed:
+                old[leaf.segment().segid] = leaf
+    readers: list[SegmentReader] = []
+    try:
+        for segment in toc.segments:
+            reader = old.get(segment.segid)
+            if reader is None:
+                reader = SegmentReader(ix.storage, toc.schema, segment,  # type: ignore[attr-defined]
+                                       generation=toc.generation)
+            else:
+                reader._segment = segment
+                reader._perdoc._segment = segment
+            readers.append(reader)
+    except Exception:
+        for reader in readers:
+            if reader not in old.values():
+                reader.close()
+        raise
+    if not readers:
+        return EmptyReader(toc.schema)
+    if len(readers) == 1:
+        return readers[0]
+    return MultiReader(readers, generation=toc.generation)
+
+
+def close_unused(previous: IndexView, current: IndexView) -> None:
+    """Close the readers of `previous` that `current` does not re-use."""
+    kept = {id(leaf) for leaf, _ in current.leaves}
+    for leaf, _ in previous.leaves:
+        if id(leaf) not in kept:
+            try:
+                leaf.close()
+            except Exception:  # noqa: BLE001 - closing a stale reader must not fail a query
+                pass
+
+
+def segment_data(leaf: object) -> dict:
+    """What has been read from one immutable segment, kept on its reader."""
+    data = getattr(leaf, "_vnsearch_data", None)
+    if data is None:
+        data = {}
+        leaf._vnsearch_data = data  # type: ignore[attr-defined]
+    return data
+
+
 class IndexView:
     """Read-only arrays over one searcher (one index generation)."""
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, previous: IndexView | None = None) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.schema = searcher.schema
@@ -49,6 +112,9 @@ class IndexView:
         self._cache_bytes = 0
         self._lock = threading.RLock()
         self._lexicons: dict[str, dict[str, int]] = {}
+        #: Terms whose document frequency changed since `previous`, per field.
+        self.lexicon_changes: dict[str, set[str]] = {}
+        self._previous = previous
 
     # -- lengths ---------------------------------------------------------------
 
@@ -56,11 +122,8 @@ class IndexView:
         """Number of tokens of `field` per document (Whoosh stores it rounded)."""
         with self._lock:
             if field not in self._lengths:
-                out = np.zeros(self.doc_count_all, dtype=np.float32)
-                for leaf, offset in self.leaves:
-                    n = leaf.doc_count_all()
-                    get = leaf._perdoc.doc_field_length_reader(field, 0)
-                    out[offset : offset + n] = [get(d) or 0 for d in range(n)]
+                parts = [_leaf_lengths(leaf, field) for leaf, _ in self.leaves]
+                out = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
                 self._lengths[field] = out
                 live = out[self.live]
                 self._avg[field] = float(live.mean()) if live.size else 1.0
@@ -216,19 +279,52 @@ class IndexView:
     # -- vocabulary ------------------------------------------------------------
 
     def lexicon(self, field: str) -> dict[str, int]:
-        """Every term of `field` with its document frequency (deletions ignored)."""
+        """Every term of `field` with its document frequency (deletions ignored).
+
+        Summed segment by segment (a multi-segment reader looks every term up
+        in every segment, 8x slower on an index grown by small commits); from
+        the previous generation's sum when there is one, adding the new
+        segments and taking away the ones gone (`lexicon_changes` says which
+        terms moved).
+        """
         with self._lock:
             if field not in self._lexicons:
-                lex: dict[str, int] = {}
-                if field in self.schema:
-                    # Segment by segment: a multi-segment reader looks every term up
-                    # in every segment, 8x slower on an index grown by small commits.
+                if field not in self.schema:
+                    self._lexicons[field] = {}
+                    return self._lexicons[field]
+                prev = self._previous
+                prev_lex = prev._lexicons.get(field) if prev is not None else None
+                if prev is not None and prev_lex is not None:
+                    now = {id(leaf) for leaf, _ in self.leaves}
+                    before = {id(leaf) for leaf, _ in prev.leaves}
+                    gone = [leaf for leaf, _ in prev.leaves if id(leaf) not in now]
+                    added = [leaf for leaf, _ in self.leaves if id(leaf) not in before]
+                    lex = dict(prev_lex)
+                    changed: set[str] = set()
+                    for leaf in gone:
+                        for term, df in _leaf_lexicon(leaf, field).items():
+                            left = lex.get(term, 0) - df
+                            if left > 0:
+                                lex[term] = left
+                            else:
+                                lex.pop(term, None)
+                            changed.add(term)
+                    for leaf in added:
+                        for term, df in _leaf_lexicon(leaf, field).items():
+                            lex[term] = lex.get(term, 0) + df
+                            changed.add(term)
+                    self.lexicon_changes[field] = changed
+                else:
+                    lex = {}
                     for leaf, _ in self.leaves:
-                        for raw, info in leaf.iter_field(field):
-                            term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-                            lex[term] = lex.get(term, 0) + info.doc_frequency()
+                        for term, df in _leaf_lexicon(leaf, field).items():
+                            lex[term] = lex.get(term, 0) + df
                 self._lexicons[field] = lex
             return self._lexicons[field]
+
+    def forget_previous(self) -> None:
+        """Drop the link to the previous generation once everything is built from it."""
+        self._previous = None
 
     # -- columns ---------------------------------------------------------------
 
@@ -236,13 +332,46 @@ class IndexView:
         """All values of a column field, by docnum (deleted documents included)."""
         values: list = []
         for leaf, _offset in self.leaves:
-            n = leaf.doc_count_all()
-            if field in self.schema and leaf.has_column(field):
-                values.extend(leaf.column_reader(field))
-            else:
-                values.extend([b""] * n)
+            values.extend(leaf_column(leaf, field, field in self.schema))
         return values
 
     def stored(self, docnum: int) -> dict:
         with self._lock:
             return self.searcher.stored_fields(int(docnum))
+
+
+# -- per-segment data ----------------------------------------------------------
+
+
+def _leaf_lengths(leaf: object, field: str) -> np.ndarray:
+    data = segment_data(leaf)
+    key = ("lengths", field)
+    if key not in data:
+        n = leaf.doc_count_all()  # type: ignore[attr-defined]
+        get = leaf._perdoc.doc_field_length_reader(field, 0)  # type: ignore[attr-defined]
+        data[key] = np.asarray([get(d) or 0 for d in range(n)], dtype=np.float32)
+    return data[key]
+
+
+def _leaf_lexicon(leaf: object, field: str) -> dict[str, int]:
+    data = segment_data(leaf)
+    key = ("lexicon", field)
+    if key not in data:
+        lex: dict[str, int] = {}
+        for raw, info in leaf.iter_field(field):  # type: ignore[attr-defined]
+            term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            lex[term] = lex.get(term, 0) + info.doc_frequency()
+        data[key] = lex
+    return data[key]
+
+
+def leaf_column(leaf: object, field: str, known: bool = True) -> list:
+    """One segment's values of a column field, by local docnum."""
+    data = segment_data(leaf)
+    key = ("column", field)
+    if key not in data:
+        if known and leaf.has_column(field):  # type: ignore[attr-defined]
+            data[key] = list(leaf.column_reader(field))  # type: ignore[attr-defined]
+        else:
+            data[key] = [b""] * leaf.doc_count_all()  # type: ignore[attr-defined]
+    return data[key]

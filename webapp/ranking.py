@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from indexer.normalize import strip_diacritics
+
 from .postings import IndexView
 from .query import CODE_TYPES, Clause, ParsedQuery, Syllable, Term
 from .snippets import Pattern
@@ -121,11 +123,35 @@ def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Conc
 class Scorer:
     """Turns a parsed query into (matched mask, scores) over one IndexView."""
 
-    def __init__(self, view: IndexView, vocab: Vocabulary) -> None:
+    def __init__(self, view: IndexView, vocab: Vocabulary, previous: Scorer | None = None) -> None:
         self.view = view
         self.vocab = vocab
         self.n = view.doc_count_all
         self._accented_syllables: dict[str, list[tuple[str, int]]] | None = None
+        if previous is not None and previous._accented_syllables is not None \
+                and vocab.changed_accented is not None:
+            self._accented_syllables = self._updated_index(previous._accented_syllables,
+                                                           vocab.changed_accented)
+
+    def _updated_index(self, index: dict[str, list[tuple[str, int]]],
+                       changed: set[str]) -> dict[str, list[tuple[str, int]]]:
+        """The previous generation's syllable → compounds index, for changed words only."""
+        out = dict(index)
+        for word in changed:
+            if "_" not in word:
+                continue
+            df = next((d for w, d in self.vocab.accented.get(strip_diacritics(word), ())
+                       if w == word), 0)
+            for part in set(word.split("_")):
+                forms = [f for f in out.get(part, ()) if f[0] != word]
+                if df:
+                    forms.append((word, df))
+                    forms.sort(key=lambda kv: -kv[1])
+                if forms:
+                    out[part] = forms
+                else:
+                    out.pop(part, None)
+        return out
 
     def idf(self, df: int) -> float:
         n = max(self.view.doc_count, df)

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import index as whoosh_index
+from whoosh.searching import Searcher
 
+from indexer.directives import directive_label
 from indexer.normalize import lower, normalize
 from indexer.schema import FACETS, unpack_spans
 
-from .facets import FacetIndex, directive_label
-from .postings import IndexView
+from .facets import FacetIndex
+from .postings import IndexView, close_unused, open_reader
 from .query import ParsedQuery, parse
 from .ranking import Concept, Scorer, concepts_of
 from .snippets import (
@@ -47,19 +49,34 @@ SUGGESTION_DOCS = 10
 
 
 class _Snapshot:
-    """Everything derived from one index generation, built lazily."""
+    """Everything derived from one index generation, built lazily.
 
-    def __init__(self, ix: whoosh_index.Index, stamp: tuple) -> None:
+    Built from the `previous` generation's snapshot when there is one: its
+    segment readers (with what was read from them) are re-used, and the
+    vocabulary is updated by the terms of the new segments only, so the first
+    query after a commit does not read the whole index again.
+    """
+
+    def __init__(self, ix: whoosh_index.Index, stamp: tuple,
+                 previous: _Snapshot | None = None) -> None:
         self.stamp = stamp
-        self.view = IndexView(ix.searcher())
+        prev_view = previous.view if previous is not None else None
+        reader = open_reader(ix, prev_view)
+        self.view = IndexView(Searcher(reader, fromindex=ix), prev_view)
         self._vocab: Vocabulary | None = None
         self._facets: FacetIndex | None = None
         self._scorer: Scorer | None = None
+        self._previous = previous
+        self._prev_scorer: Scorer | None = None
 
     @property
     def vocab(self) -> Vocabulary:
         if self._vocab is None:
-            self._vocab = Vocabulary(self.view)
+            prev = self._previous
+            self._vocab = Vocabulary(self.view, prev._vocab if prev is not None else None)
+            self._prev_scorer = prev._scorer if prev is not None else None
+            self._previous = None  # built from it: let it go
+            self.view.forget_previous()
         return self._vocab
 
     @property
@@ -71,14 +88,14 @@ class _Snapshot:
     @property
     def scorer(self) -> Scorer:
         if self._scorer is None:
-            self._scorer = Scorer(self.view, self.vocab)
+            vocab = self.vocab
+            self._scorer = Scorer(self.view, vocab, self._prev_scorer)
+            self._prev_scorer = None
         return self._scorer
 
-    def close(self) -> None:
-        try:
-            self.view.searcher.close()
-        except Exception:  # noqa: BLE001 - closing a stale searcher must not fail a query
-            pass
+    def close_replaced_by(self, current: _Snapshot) -> None:
+        """Close this generation's readers that `current` does not re-use."""
+        close_unused(self.view, current.view)
 
 
 class SearchEngine:
@@ -109,9 +126,9 @@ class SearchEngine:
                     self._ix = whoosh_index.open_dir(str(self.index_dir))
                 stamp = self._stamp(self._ix)
                 if self._snap is None or self._snap.stamp != stamp:
-                    snap = _Snapshot(self._ix, stamp)
+                    snap = _Snapshot(self._ix, stamp, self._snap)
                     if self._snap is not None:
-                        self._snap.close()
+                        self._snap.close_replaced_by(snap)
                     self._snap = snap
                 return self._snap
             except (OSError, whoosh_index.IndexError, EOFError, ValueError):
@@ -145,7 +162,7 @@ class SearchEngine:
             "filters": filters,
             "suggestion": None,
             "hits": [],
-            "facets": {name: [] for name in FACETS},
+            "facets": {**{name: [] for name in FACETS}, "locality_tree": []},
         }
         parsed = parse(q)
         with self._lock:
@@ -437,7 +454,7 @@ def _record(stored: dict) -> dict:
         return {}
     for directive in record.get("directives") or []:
         if isinstance(directive, dict) and directive.get("code"):
-            directive.setdefault("label", directive_label(directive["code"], directive.get("type")))
+            directive.setdefault("label", directive_label(directive["code"]))
     return record
 
 

@@ -12,6 +12,7 @@ completions for `suggest()`. Built once per index generation.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from collections.abc import Sequence
 
@@ -24,29 +25,66 @@ MAX_WORD = 4
 
 
 class Vocabulary:
-    def __init__(self, view: IndexView) -> None:
+    def __init__(self, view: IndexView, previous: Vocabulary | None = None) -> None:
         self.doc_count = max(view.doc_count, 1)
-        word_df: dict[str, int] = dict(view.lexicon("body_f"))
-        for term, df in view.lexicon("title_f").items():
-            if df > word_df.get(term, 0):
-                word_df[term] = df
-        self.word_df = word_df
-        self.syllable_df: dict[str, int] = dict(view.lexicon("body_s"))
-        for term, df in view.lexicon("title_s").items():
-            if df > self.syllable_df.get(term, 0):
-                self.syllable_df[term] = df
+        lex = {field: view.lexicon(field)
+               for field in ("body_f", "title_f", "body_s", "title_s", "body", "title")}
+        changes = view.lexicon_changes
+        #: A compound seen once in a big index is as likely a segmentation slip.
+        self.min_compound_df = 2 if self.doc_count >= 1000 else 1
+        self._sorted_keys: list[str] | None = None
+        #: Accented terms whose document frequency changed since `previous`.
+        self.changed_accented: set[str] | None = None
+        if previous is not None and all(field in changes for field in lex):
+            self._update(previous, lex, changes)
+            return
+        self.word_df = _max_merge(lex["body_f"], lex["title_f"])
+        self.syllable_df = _max_merge(lex["body_s"], lex["title_s"])
         accented: dict[str, dict[str, int]] = {}
         for field in ("body", "title"):
-            for term, df in view.lexicon(field).items():
+            for term, df in lex[field].items():
                 forms = accented.setdefault(strip_diacritics(term), {})
                 forms[term] = max(forms.get(term, 0), df)
         self.accented = {
             key: sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
             for key, forms in accented.items()
         }
-        self._sorted_keys: list[str] | None = None
-        #: A compound seen once in a big index is as likely a segmentation slip.
-        self.min_compound_df = 2 if self.doc_count >= 1000 else 1
+
+    def _update(self, previous: Vocabulary, lex: dict[str, dict[str, int]],
+                changes: dict[str, set[str]]) -> None:
+        """The previous generation's tables, redone for the terms that changed only."""
+        self.word_df = _max_update(previous.word_df, lex["body_f"], lex["title_f"],
+                                   changes["body_f"] | changes["title_f"])
+        self.syllable_df = _max_update(previous.syllable_df, lex["body_s"], lex["title_s"],
+                                       changes["body_s"] | changes["title_s"])
+        changed = changes["body"] | changes["title"]
+        self.changed_accented = changed
+        accented = dict(previous.accented)
+        by_key: dict[str, set[str]] = {}
+        for term in changed:
+            by_key.setdefault(strip_diacritics(term), set()).add(term)
+        for key, terms in by_key.items():
+            forms = dict(accented.get(key, ()))
+            for term in terms:
+                df = max(lex["body"].get(term, 0), lex["title"].get(term, 0))
+                if df > 0:
+                    forms[term] = df
+                else:
+                    forms.pop(term, None)
+            if forms:
+                accented[key] = sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
+            else:
+                accented.pop(key, None)
+        self.accented = accented
+        if previous._sorted_keys is not None:
+            word_changes = changes["body_f"] | changes["title_f"]
+            keys = previous._sorted_keys
+            added = sorted(k for k in word_changes if k in self.word_df)
+            removed = {k for k in word_changes if k not in self.word_df}
+            old_keys = [k for k in keys if k not in removed] if removed else keys
+            merged = list(heapq.merge(old_keys, added))
+            # A key already there and changed appears twice: keep one.
+            self._sorted_keys = [k for i, k in enumerate(merged) if i == 0 or merged[i - 1] != k]
 
     # -- compounds -------------------------------------------------------------
 
@@ -134,3 +172,24 @@ class Vocabulary:
             return []
         prefix = f"{int(number):02d}-" + (f"{kind}/" if kind else "")
         return [k for k in self.with_prefix(prefix, 200) if "/" in k]
+
+
+def _max_merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    """Per term, the larger of two fields' document frequencies."""
+    out = dict(a)
+    for term, df in b.items():
+        if df > out.get(term, 0):
+            out[term] = df
+    return out
+
+
+def _max_update(previous: dict[str, int], a: dict[str, int], b: dict[str, int],
+                changed: set[str]) -> dict[str, int]:
+    out = dict(previous)
+    for term in changed:
+        df = max(a.get(term, 0), b.get(term, 0))
+        if df > 0:
+            out[term] = df
+        else:
+            out.pop(term, None)
+    return out
