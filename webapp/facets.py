@@ -48,16 +48,15 @@ class FacetIndex:
             self.value_ids[name] = {v: i for i, v in enumerate(self.values[name])}
         parts = [_leaf_dates(leaf, view) for leaf, _ in view.leaves]
         self.dates = np.concatenate(parts) if parts else np.zeros(0, dtype="U10")
-        self._tree: tuple[list[tuple[str, ...]], np.ndarray, np.ndarray] | None = None
+        self._tree: _Tree | None = None
 
     @property
-    def tree_entries(self) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
-        """(node paths, entry docs, entry node ids) of the locality tree, built on first use."""
+    def tree_entries(self) -> _Tree:
+        """The locality tree's nodes and (document, node) entries, built on first use."""
         if self._tree is None:
             nodes, docs, vals = _merge(
-                [(_leaf_tree(leaf, offset, self.view), offset)
-                 for leaf, offset in self.view.leaves])
-            self._tree = nodes, docs, vals
+                [(_leaf_tree(leaf, self.view), offset) for leaf, offset in self.view.leaves])
+            self._tree = _Tree(nodes, docs, vals)
         return self._tree
 
     def mask(self, name: str, selected: list[str]) -> np.ndarray | None:
@@ -117,32 +116,53 @@ class FacetIndex:
         return result
 
     def tree(self, matched: np.ndarray, masks: dict[str, np.ndarray]) -> list[dict]:
-        """Province → district → commune with counts, each level's own selection ignored."""
-        nodes, docs, vals = self.tree_entries
-        if not len(docs):
+        """Province → district → commune with counts, each level's own selection ignored.
+
+        A node is listed when it counts, or when a node below it does.
+        """
+        tree = self.tree_entries
+        if not len(tree.docs):
             return []
-        counts = np.zeros(len(nodes), dtype=np.int64)
-        depth = np.fromiter((len(n) for n in nodes), dtype=np.int8, count=len(nodes))
+        counts = np.zeros(len(tree.nodes), dtype=np.int64)
         for level, name in enumerate(LEVELS, 1):
             base = matched
             for other, mask in masks.items():
                 if other != name:
                     base = base & mask
-            at_level = depth[vals] == level
-            level_counts = np.bincount(vals[at_level & base[docs]], minlength=len(nodes))
-            counts[depth == level] = level_counts[depth == level]
-        children: dict[tuple[str, ...], list[dict]] = {}
-        order = sorted(range(len(nodes)), key=lambda i: (-len(nodes[i]), -counts[i], nodes[i]))
-        for i in order:  # deepest first: a parent is listed when it or a child counts
-            path = nodes[i]
-            kids = children.pop(path, [])
-            if counts[i] <= 0 and not kids:
-                continue
-            entry: dict = {"value": path[-1], "count": int(counts[i])}
-            if len(path) < 3:
-                entry["children"] = kids
-            children.setdefault(path[:-1], []).append(entry)
-        return children.get((), [])
+            keep = tree.entry_level == level
+            keep &= base[tree.docs]
+            counts += np.bincount(tree.vals[keep], minlength=len(tree.nodes))
+        shown = counts > 0
+        for _ in range(2):  # the parents and grandparents of what counts
+            up = tree.parent[shown]
+            shown[up[up >= 0]] = True
+        picked = np.nonzero(shown)[0]
+        # Deepest first, then most frequent, then by name: children lists come out sorted.
+        picked = picked[np.lexsort((tree.rank[picked], -counts[picked], -tree.depth[picked]))]
+        children: dict[int, list[dict]] = {}
+        roots: list[dict] = []
+        for i in picked.tolist():
+            entry: dict = {"value": tree.nodes[i][-1], "count": int(counts[i])}
+            if tree.depth[i] < 3:
+                entry["children"] = children.pop(i, [])
+            parent = int(tree.parent[i])
+            (children.setdefault(parent, []) if parent >= 0 else roots).append(entry)
+        return roots
+
+
+class _Tree:
+    """Locality tree nodes (paths) with their depth, parent and name order, and entries."""
+
+    def __init__(self, nodes: list[tuple[str, ...]], docs: np.ndarray, vals: np.ndarray) -> None:
+        self.nodes = nodes
+        self.docs = docs
+        self.vals = vals
+        ids = {path: i for i, path in enumerate(nodes)}
+        self.depth = np.asarray([len(p) for p in nodes], dtype=np.int64)
+        self.parent = np.asarray([ids.get(p[:-1], -1) for p in nodes], dtype=np.int64)
+        self.rank = np.empty(len(nodes), dtype=np.int64)
+        self.rank[sorted(range(len(nodes)), key=nodes.__getitem__)] = np.arange(len(nodes))
+        self.entry_level = self.depth[vals] if len(vals) else np.zeros(0, dtype=np.int64)
 
 
 # -- per-segment entries --------------------------------------------------------
@@ -196,7 +216,7 @@ def _leaf_dates(leaf: object, view: IndexView) -> np.ndarray:
     return data["dates"]
 
 
-def _leaf_tree(leaf: object, offset: int, view: IndexView
+def _leaf_tree(leaf: object, view: IndexView
                ) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
     """(node paths, local docs, node ids): every document's province, district, commune nodes.
 

@@ -36,6 +36,7 @@ from .snippets import (
     find_marks,
     highlight,
     snippet,
+    syllables_near,
     text_syllables,
     word_spans,
 )
@@ -210,7 +211,11 @@ class SearchEngine:
             order = _order(docs, scores, facets.dates, sort, (page * per_page))
             page_docs = order[(page - 1) * per_page : page * per_page]
             patterns = snap.scorer.patterns(parsed) if not parsed.is_empty else []
-            seen: dict = {}
+            # Bodies are read only around the query's syllables (marks, snippet, suggestion).
+            wanted = frozenset({f for p in patterns for f in p.folded}
+                               | {syl.folded for syl in parsed.syllables}
+                               ) if patterns and not any(p.prefix for p in patterns) else None
+            seen: dict = {"wanted": wanted}
             hits = [self._hit(snap, int(d), float(scores[d]), patterns, seen) for d in page_docs]
             result["hits"] = hits
             if not parsed.is_empty:
@@ -412,8 +417,12 @@ def _texts(snap: _Snapshot, docnum: int, seen: dict) -> tuple[dict, list]:
         stored = snap.view.stored(docnum)
         title = stored.get("title") or ""
         body = stored.get("body") or ""
+        wanted = seen.get("wanted")
+        spans = _spans(stored, body)
+        body_syls = (syllables_near(body, spans, wanted) if wanted
+                     else text_syllables(body, spans))
         seen[docnum] = (stored, [(title, text_syllables(title, word_spans(title))),
-                                 (body, text_syllables(body, _spans(stored, body)))])
+                                 (body, body_syls)])
     return seen[docnum]
 
 

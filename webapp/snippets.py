@@ -14,12 +14,14 @@ article holding `Đảng` marks only `Đảng`, not `đang`.
 
 from __future__ import annotations
 
+import bisect
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 
-from indexer.normalize import lower, normalize, strip_diacritics
+from indexer.normalize import _FOLD_TABLE, lower, normalize, strip_diacritics
 from indexer.segment import CODE_PATTERN, canonical_code, segment
 
 _CODE_RE = re.compile(CODE_PATTERN)
@@ -66,6 +68,45 @@ def text_syllables(text: str, spans: list[tuple[int, int]]) -> list[Syl]:
             low, folded = _forms(m.group())
             out.append(Syl(folded, low, start + m.start(), start + m.end()))
     return out
+
+
+#: Characters read around each occurrence of a query syllable (a match spans a few words).
+REACH = 160
+
+
+def syllables_near(text: str, spans: list[tuple[int, int]],
+                   wanted: frozenset[str]) -> list[Syl]:
+    """The syllables of the words around each occurrence of a `wanted` folded syllable.
+
+    Every match of a query starts at one of its syllables, so marks (and the
+    snippet) come out as from `text_syllables` over the whole text, for a
+    fraction of the cost on a long body. Falls back to the whole text when a
+    wanted form is not a plain syllable (codes, decimals) or the text is not NFC.
+    """
+    if not wanted or not all(w.isascii() and w.isalnum() for w in wanted) \
+            or not unicodedata.is_normalized("NFC", text):
+        return text_syllables(text, spans)
+    folded = lower(text).translate(_FOLD_TABLE)  # one character for one: offsets hold
+    windows: list[list[int]] = []
+    for m in _wanted_regex(wanted).finditer(folded):
+        a, b = max(0, m.start() - REACH), m.end() + REACH
+        if windows and a <= windows[-1][1]:
+            windows[-1][1] = b
+        else:
+            windows.append([a, b])
+    if not windows:
+        return []
+    starts = [start for start, _ in spans]
+    picked: list[tuple[int, int]] = []
+    for a, b in windows:
+        picked.extend(spans[bisect.bisect_left(starts, a) : bisect.bisect_right(starts, b)])
+    return text_syllables(text, picked)
+
+
+@lru_cache(maxsize=512)
+def _wanted_regex(wanted: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(sorted(map(re.escape, wanted), key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:
