@@ -344,11 +344,22 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_vnsearch_serve_builds_the_index_then_serves(tmp_path: Path) -> None:
-    """`vnsearch serve` in a fresh folder: builds ./index from ./corpus, then answers."""
+@pytest.mark.parametrize("left_empty", [False, True], ids=["no-index", "empty-index"])
+def test_vnsearch_serve_builds_the_index_then_serves(tmp_path: Path, left_empty: bool) -> None:
+    """`vnsearch serve` in a fresh folder: builds ./index from ./corpus, then answers.
+
+    An index committed empty (say by a first run that failed) counts as none.
+    """
     (tmp_path / "corpus").mkdir()
     for path in (REPO / "corpus").iterdir():
         (tmp_path / "corpus" / path.name).write_bytes(path.read_bytes())
+    if left_empty:
+        from whoosh import index
+
+        from indexer.schema import build_schema
+
+        (tmp_path / "idx").mkdir()
+        index.create_in(str(tmp_path / "idx"), build_schema())
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "webapp.cli", "serve", "--index", "idx", "--port", str(port)],

@@ -28,20 +28,32 @@ def find_corpus() -> Path | None:
     return None
 
 
+def _holds_articles(index_dir: str) -> bool:
+    """True when a committed index holds at least one article (an empty one is no use)."""
+    if not index_exists(index_dir):
+        return False
+    from whoosh import index
+
+    try:
+        return index.open_dir(index_dir).doc_count() > 0
+    except Exception:  # unreadable: let the indexer decide (it rebuilds a broken index)
+        return False
+
+
 def ensure_index(index_dir: str) -> int:
     """Build the index from the sample corpus if there is none; 0 when an index is ready."""
-    if index_exists(index_dir):
+    if _holds_articles(index_dir):
         return 0
     corpus = find_corpus()
     if corpus is None:
         print(f"vnsearch serve: no index at {index_dir} and no corpus/ folder to build one;"
               " run `vnsearch index PATH` first", file=sys.stderr)
         return 2
-    print(f"No index at {index_dir}: building it from {corpus}/ …", file=sys.stderr)
+    print(f"No articles indexed at {index_dir}: indexing {corpus}/ …", file=sys.stderr)
     from indexer.build import index_command
 
     status = index_command([str(corpus)], index_dir, False, None)
-    if status != 0 or not index_exists(index_dir):
+    if status != 0 or not _holds_articles(index_dir):
         print("vnsearch serve: building the index failed", file=sys.stderr)
         return status or 1
     return 0
