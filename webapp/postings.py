@@ -168,6 +168,19 @@ class IndexView:
             except (KeyError, AttributeError):
                 continue
 
+    def _leaf_matchers(self, field: str, term: str) -> Iterable[tuple[object, object, int]]:
+        if field not in self.schema:
+            return
+        fmt = self.schema[field].format
+        data = term.encode("utf-8")
+        for leaf, offset in self.leaves:
+            try:
+                if (field, data) not in leaf:
+                    continue
+                yield leaf, leaf._terms.matcher(field, data, fmt), offset
+            except (KeyError, AttributeError):
+                continue
+
     def _read_postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         id_parts: list[np.ndarray] = []
         tf_parts: list[np.ndarray] = []
@@ -202,40 +215,40 @@ class IndexView:
         return ids[keep].astype(np.int32), tfs[keep]
 
     def positions(self, field: str, term: str, docs: np.ndarray) -> dict[int, list[int]]:
-        """Token positions of `term` in `field` for the given sorted docnums only."""
+        """Token positions of `term` in `field` for the given sorted docnums only.
+
+        Only the blocks holding a wanted document are read, found through the
+        term's block directory (kept per segment) instead of walking every
+        block header of a long posting list.
+        """
         out: dict[int, list[int]] = {}
         if not len(docs):
             return out
+        docs = np.asarray(docs, dtype=np.int64)
         with self._lock:
-            for matcher, offset in self._matchers(field, term):
+            for leaf, matcher, offset in self._leaf_matchers(field, term):
                 decode = matcher.format.decode_positions
                 if isinstance(matcher, W3LeafMatcher):
-                    previous_max = -1
-                    while matcher.is_active():
-                        block_max = matcher._maxid + offset
-                        # Read only blocks whose id range holds a wanted document.
-                        lo = np.searchsorted(docs, previous_max, side="right")
-                        hi = np.searchsorted(docs, block_max, side="right")
-                        previous_max = block_max
-                        if lo == hi:
-                            if lo >= len(docs):
-                                break
-                            matcher._next_block()
-                            continue
+                    starts, maxids = _block_directory(leaf, field, term, matcher)
+                    local = docs - offset
+                    local = local[(local >= 0) & (local <= maxids[-1])]
+                    if not len(local):
+                        continue
+                    block_of = np.searchsorted(maxids, local, side="left")
+                    bounds = np.flatnonzero(np.diff(block_of)) + 1
+                    for wanted in np.split(local, bounds):
+                        matcher._goto(int(starts[block_of[np.searchsorted(local, wanted[0])]]))
                         matcher._read_data()
                         raw_ids, _, values = matcher._data
-                        ids = np.cumsum(np.asarray(raw_ids, dtype=np.int64)) + offset
-                        if ids[0] > docs[-1]:
-                            break
-                        where = np.nonzero(np.isin(ids, docs, assume_unique=True))[0]
-                        for i in where:
-                            out[int(ids[i])] = decode(values[i])
-                        matcher._next_block()
+                        ids = np.cumsum(np.asarray(raw_ids, dtype=np.int64))
+                        at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+                        for i in at[ids[at] == wanted].tolist():
+                            out[int(ids[i]) + offset] = decode(values[i])
                 else:
-                    wanted = set(docs.tolist())
+                    wanted_set = set(docs.tolist())
                     while matcher.is_active():
                         doc = matcher.id() + offset
-                        if doc in wanted:
+                        if doc in wanted_set:
                             out[doc] = decode(matcher.value())
                         matcher.next()
         return out
@@ -375,3 +388,33 @@ def leaf_column(leaf: object, field: str, known: bool = True) -> list:
         else:
             data[key] = [b""] * leaf.doc_count_all()  # type: ignore[attr-defined]
     return data[key]
+
+
+#: Block directories kept per segment before the oldest are dropped.
+MAX_DIRECTORIES = 50_000
+
+
+def _block_directory(leaf: object, field: str, term: str,
+                     matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
+    """(file offset, last local docnum) of every block of a term's postings in a segment."""
+    data = segment_data(leaf)
+    directories: OrderedDict = data.setdefault("blocks", OrderedDict())
+    key = (field, term)
+    found = directories.get(key)
+    if found is None:
+        starts: list[int] = []
+        maxids: list[int] = []
+        position = matcher._baseoffset
+        matcher._goto(position)
+        while True:
+            starts.append(position)
+            maxids.append(matcher._maxid)
+            if matcher._lastblock:
+                break
+            position = matcher._nextoffset
+            matcher._goto(position)
+        found = (np.asarray(starts, dtype=np.int64), np.asarray(maxids, dtype=np.int64))
+        directories[key] = found
+        if len(directories) > MAX_DIRECTORIES:
+            directories.popitem(last=False)
+    return found

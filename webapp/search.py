@@ -11,6 +11,7 @@ clamped or ignored, and an unusable query is an empty result.
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -94,6 +95,19 @@ class _Snapshot:
             self._prev_scorer = None
         return self._scorer
 
+    def settle(self) -> None:
+        """After a query, take what lives on (tables, caches) out of the collector's scans.
+
+        The vocabulary, facet tables and caches are hundreds of thousands of
+        long-lived objects; a full collection walking them cost 50-125 ms,
+        once every ~20 queries on 43k articles: most of the p95. The young
+        generations are collected first, so the query's own garbage is not
+        frozen; frozen objects are still freed when no longer referenced.
+        """
+        if self._scorer is not None and self._facets is not None:
+            gc.collect(1)
+            gc.freeze()
+
     def close_replaced_by(self, current: _Snapshot) -> None:
         """Close this generation's readers that `current` does not re-use."""
         close_unused(self.view, current.view)
@@ -172,6 +186,7 @@ class SearchEngine:
                 result["took_ms"] = _ms(started)
                 return result
             self._search(snap, parsed, filters, sort, page, per_page, result)
+            snap.settle()
         result["took_ms"] = _ms(started)
         return result
 
