@@ -177,7 +177,10 @@ def run_load(url: str, queries: list[str], clients: int, duration: float, seed: 
         ))
 
     started = time.perf_counter()
-    asyncio.run(main())
+    # A thread of its own: the caller's thread may already run an event loop.
+    runner = threading.Thread(target=asyncio.run, args=(main(),))
+    runner.start()
+    runner.join()
     return stats, time.perf_counter() - started
 
 

@@ -43,8 +43,10 @@ def total(page: Page) -> int:
     return int(text.replace(".", ""))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium for this module, closed after it (Playwright's sync API keeps an
+    event loop running in this thread while it is open)."""
     assert Path(CHROMIUM).exists(), "Debian's chromium must be installed (apt-get install chromium)"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
