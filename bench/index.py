@@ -1,6 +1,6 @@
 """Indexing speed against bare pyvi, measured in one run (ratios, not absolutes).
 
-    python bench/index.py [--limit N] [--full] [--keep DIR]
+    python bench/index.py [--limit N] [--full] [--keep DIR] [--compare-segmenter]
 
 Reads ../shared/data/vietnews/vietnews_valtest.jsonl.xz (43,238 articles; the
 first --limit of them, default 2000, for the timed comparisons) and reports:
@@ -75,6 +75,21 @@ def index_rate(jsonl: Path, count: int, workers: int, index_dir: Path) -> tuple[
     return count / elapsed, summary.line()
 
 
+def index_rate_with_pyvi_tagger(jsonl: Path, count: int, workers: int, index_dir: Path) -> float:
+    """The same run with the VNSEARCH_SEGMENTER=pyvi fallback (issue 8's comparison)."""
+    from indexer import segment
+
+    os.environ["VNSEARCH_SEGMENTER"] = "pyvi"
+    segment.get_tagger.cache_clear()
+    segment.segment.cache_clear()
+    try:
+        return index_rate(jsonl, count, workers, index_dir)[0]
+    finally:
+        del os.environ["VNSEARCH_SEGMENTER"]
+        segment.get_tagger.cache_clear()
+        segment.segment.cache_clear()
+
+
 def add_one_article(index_dir: Path, workdir: Path) -> tuple[float, str]:
     new = workdir / "bench_new_article.txt"
     new.write_text(
@@ -100,6 +115,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=2000, help="articles for the timed runs")
     parser.add_argument("--full", action="store_true", help="also index all 43,238 articles")
     parser.add_argument("--keep", type=Path, default=DEFAULT_KEEP, help="where --full leaves it")
+    parser.add_argument(
+        "--compare-segmenter",
+        action="store_true",
+        help="also index with VNSEARCH_SEGMENTER=pyvi (pyvi's own features) in the same run",
+    )
     args = parser.parse_args()
 
     with lzma.open(DATA, "rt", encoding="utf-8") as handle:
@@ -124,6 +144,11 @@ def main() -> None:
         print(f"full indexing, 2 workers:  {i2:7.1f} articles/s   ({line2})")
         print(f"ratio full(2) / pyvi(2):   {i2 / p2:7.2f}   (target >= 0.8)")
         print(f"ratio full(1) / pyvi(1):   {i1 / p1:7.2f}")
+        if args.compare_segmenter:
+            for workers, crfseg_rate in ((1, i1), (2, i2)):
+                rate = index_rate_with_pyvi_tagger(jsonl, len(records), workers, work / "ixp")
+                print(f"full indexing, {workers} worker(s), pyvi tagger: {rate:7.1f} articles/s"
+                      f"   (crfseg gives {crfseg_rate / rate:.2f}x)")
 
         if args.full:
             args.keep.parent.mkdir(parents=True, exist_ok=True)
