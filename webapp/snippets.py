@@ -20,12 +20,14 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
+from typing import NamedTuple
 
 from indexer.normalize import _FOLD_TABLE, lower, normalize, strip_diacritics
 from indexer.segment import CODE_PATTERN, canonical_code, segment
 
 _CODE_RE = re.compile(CODE_PATTERN)
 _HAS_DIGIT = re.compile(r"\d")
+_PLAIN_WORD = re.compile(r"[^\W\d_]+(?: [^\W\d_]+)*")
 _PIECE_RE = re.compile(r"\d+(?:/\d+)+|[^\W_]+(?:[.,][0-9]+)*")
 #: Snippet length in characters (about two lines of a results page).
 SNIPPET_CHARS = 240
@@ -41,8 +43,9 @@ class Pattern:
     prefix: bool = False  # the single syllable is a code prefix (`21-`)
 
 
-@dataclass(frozen=True)
-class Syl:
+class Syl(NamedTuple):
+    """One syllable of a text: folded and lowercased forms, offsets in the text."""
+
     folded: str
     lowered: str
     start: int
@@ -58,8 +61,20 @@ def _forms(piece: str) -> tuple[str, str]:
 def text_syllables(text: str, spans: list[tuple[int, int]]) -> list[Syl]:
     """Syllables of `text` with offsets, read inside the given word spans."""
     out: list[Syl] = []
+    append = out.append
+    plain = _PLAIN_WORD.fullmatch
     for start, end in spans:
         word = text[start:end]
+        if plain(word):  # letters and single spaces: most words, a fast path
+            if " " not in word:
+                low, folded = _forms(word)
+                append(Syl(folded, low, start, end))
+                continue
+            for piece in word.split(" "):
+                low, folded = _forms(piece)
+                append(Syl(folded, low, start, start + len(piece)))
+                start += len(piece) + 1
+            continue
         if _HAS_DIGIT.search(word) and _CODE_RE.fullmatch(normalize(word)):
             low = lower(canonical_code(normalize(word)))
             out.append(Syl(low, low, start, end))
