@@ -182,35 +182,19 @@ class IndexView:
                 continue
 
     def _read_postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's postings over all segments, each segment's read once (see SEGMENT_DATA)."""
         id_parts: list[np.ndarray] = []
         tf_parts: list[np.ndarray] = []
-        for matcher, offset in self._matchers(field, term):
-            if isinstance(matcher, W3LeafMatcher):
-                while matcher.is_active():
-                    matcher._read_data()
-                    raw_ids, raw_weights, _ = matcher._data
-                    ids = np.cumsum(np.asarray(raw_ids, dtype=np.int64)) + offset
-                    if raw_weights is None:
-                        tfs = np.ones(len(ids), dtype=np.float32)
-                    elif isinstance(raw_weights, float):
-                        tfs = np.full(len(ids), raw_weights, dtype=np.float32)
-                    else:
-                        tfs = np.asarray(raw_weights, dtype=np.float32)
-                    id_parts.append(ids)
-                    tf_parts.append(tfs)
-                    matcher._next_block()
-            else:  # inlined or other posting lists: the generic interface
-                ids_list, tf_list = [], []
-                while matcher.is_active():
-                    ids_list.append(matcher.id() + offset)
-                    tf_list.append(matcher.weight())
-                    matcher.next()
-                id_parts.append(np.asarray(ids_list, dtype=np.int64))
-                tf_parts.append(np.asarray(tf_list, dtype=np.float32))
+        fmt = self.schema[field].format if field in self.schema else None
+        for leaf, offset in self.leaves:
+            found = _leaf_postings(leaf, field, term, fmt)
+            if found is not None and len(found[0]):
+                id_parts.append(found[0] + offset)
+                tf_parts.append(found[1])
         if not id_parts:
             return EMPTY_IDS, EMPTY_TF
-        ids = np.concatenate(id_parts)
-        tfs = np.concatenate(tf_parts)
+        ids = np.concatenate(id_parts) if len(id_parts) > 1 else id_parts[0]
+        tfs = np.concatenate(tf_parts) if len(tf_parts) > 1 else tf_parts[0]
         keep = self.live[ids]
         return ids[keep].astype(np.int32), tfs[keep]
 
@@ -418,3 +402,72 @@ def _block_directory(leaf: object, field: str, term: str,
         if len(directories) > MAX_DIRECTORIES:
             directories.popitem(last=False)
     return found
+
+
+#: Bytes of decoded postings kept per document of a segment (~86 MB at 43k).
+LEAF_CACHE_BYTES_PER_DOC = 2000
+
+
+def _leaf_postings(leaf: object, field: str, term: str,
+                   fmt: object) -> tuple[np.ndarray, np.ndarray] | None:
+    """(local docnums int64, term frequencies) of a term in one segment, cached on it.
+
+    Kept across index generations: after a commit only the new segment's
+    postings are read, not every common word's again.
+    """
+    if fmt is None:
+        return None
+    data = segment_data(leaf)
+    cache: OrderedDict = data.setdefault("postings", OrderedDict())
+    key = (field, term)
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+        return found
+    raw_term = term.encode("utf-8")
+    try:
+        if (field, raw_term) not in leaf:  # type: ignore[operator]
+            found = (EMPTY_IDS.astype(np.int64), EMPTY_TF)
+        else:
+            matcher = leaf._terms.matcher(field, raw_term, fmt)  # type: ignore[attr-defined]
+            found = _decode_postings(matcher)
+    except (KeyError, AttributeError):
+        return None
+    cache[key] = found
+    size = data.get("postings_bytes", 0) + found[0].nbytes + found[1].nbytes + 100
+    budget = LEAF_CACHE_BYTES_PER_DOC * max(leaf.doc_count_all(), 1)  # type: ignore[attr-defined]
+    while size > budget and len(cache) > 1:
+        _, (ids, tfs) = cache.popitem(last=False)
+        size -= ids.nbytes + tfs.nbytes + 100
+    data["postings_bytes"] = size
+    return found
+
+
+def _decode_postings(matcher: object) -> tuple[np.ndarray, np.ndarray]:
+    id_parts: list[np.ndarray] = []
+    tf_parts: list[np.ndarray] = []
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_data()
+            raw_ids, raw_weights, _ = matcher._data
+            ids = np.cumsum(np.asarray(raw_ids, dtype=np.int64))
+            if raw_weights is None:
+                tfs = np.ones(len(ids), dtype=np.float32)
+            elif isinstance(raw_weights, float):
+                tfs = np.full(len(ids), raw_weights, dtype=np.float32)
+            else:
+                tfs = np.asarray(raw_weights, dtype=np.float32)
+            id_parts.append(ids)
+            tf_parts.append(tfs)
+            matcher._next_block()
+    else:  # inlined or other posting lists: the generic interface
+        ids_list, tf_list = [], []
+        while matcher.is_active():  # type: ignore[attr-defined]
+            ids_list.append(matcher.id())  # type: ignore[attr-defined]
+            tf_list.append(matcher.weight())  # type: ignore[attr-defined]
+            matcher.next()  # type: ignore[attr-defined]
+        id_parts.append(np.asarray(ids_list, dtype=np.int64))
+        tf_parts.append(np.asarray(tf_list, dtype=np.float32))
+    if not id_parts:
+        return EMPTY_IDS.astype(np.int64), EMPTY_TF
+    return np.concatenate(id_parts), np.concatenate(tf_parts)
