@@ -302,6 +302,17 @@ def test_suggest_completes_accent_free_prefixes(engine):
     assert engine.suggest("zzzzq") == []
 
 
+def test_suggest_writes_names_as_the_articles_do(engine):
+    assert engine.suggest("ha n")[0] == "Hà Nam"
+    assert "Bình Lục" in engine.suggest("binh l")
+    assert "Tiền Giang" in engine.suggest("tien g")
+    assert "Châu Thành" in engine.suggest("Chau th")
+    # Common words stay lowercase, even when seen capitalised at a title start.
+    assert "thời tiết" in engine.suggest("thoi t")
+    assert "xây dựng" in engine.suggest("xay d")
+    assert "nghị quyết" in engine.suggest("nghi q")
+
+
 # -- freshness and the command line --------------------------------------------
 
 

@@ -25,7 +25,7 @@ from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from indexer.directives import directive_label
-from indexer.normalize import lower, normalize
+from indexer.normalize import lower, normalize, strip_diacritics
 from indexer.schema import FACETS, unpack_spans
 
 from .facets import FacetIndex
@@ -48,6 +48,8 @@ SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
 #: Top hits whose text is read to find the suggested spelling as written.
 SUGGESTION_DOCS = 10
+#: Articles per field read to find how a completion is written (capitals).
+CASE_DOCS = 3
 
 
 class _Snapshot:
@@ -70,6 +72,8 @@ class _Snapshot:
         self._scorer: Scorer | None = None
         self._previous = previous
         self._prev_scorer: Scorer | None = None
+        #: Completions as the articles write them (see SearchEngine._cased).
+        self.cased: dict[str, str] = {}
 
     @property
     def vocab(self) -> Vocabulary:
@@ -370,7 +374,38 @@ class SearchEngine:
             snap = self._snapshot()
             if snap is None:
                 return []
-            return completions(str(prefix or ""), snap.vocab, limit)
+            lines = completions(str(prefix or ""), snap.vocab, limit)
+            return list(dict.fromkeys(self._cased(snap, line) for line in lines))
+
+    @staticmethod
+    def _cased(snap: _Snapshot, line: str) -> str:
+        """A completion as the index's articles write it: `Hà Nội`, not `hà nội`.
+
+        Read from a few articles holding its last word(s), capitals at a title or
+        sentence start not counting (see `_as_written`); cached per generation.
+        """
+        cached = snap.cased.get(line)
+        if cached is not None:
+            return cached
+        words = line.split()
+        wanted = frozenset(strip_diacritics(w) for w in words)
+        out = line
+        for j in range(len(words)):
+            term = "_".join(words[j:])
+            texts = _case_texts(snap, term, wanted)
+            if not texts:
+                continue
+            for start in (0, j) if j else (0,):
+                part = words[start:]
+                found = _as_written(texts, tuple(strip_diacritics(w) for w in part), tuple(part))
+                if found is not None:
+                    out = " ".join(words[:start] + [found])
+                    break
+            break
+        if len(snap.cased) > 10_000:
+            snap.cased.clear()
+        snap.cased[line] = out
+        return out
 
 
 # -- helpers -------------------------------------------------------------------
@@ -439,6 +474,26 @@ def _texts(snap: _Snapshot, docnum: int, seen: dict) -> tuple[dict, list]:
         seen[docnum] = (stored, [(title, text_syllables(title, word_spans(title))),
                                  (body, body_syls)])
     return seen[docnum]
+
+
+def _case_texts(snap: _Snapshot, term: str, wanted: frozenset[str]) -> list:
+    """[(text, syllables)] of a few titles holding `term`, else of a few bodies."""
+    for field in ("title", "body"):
+        docs = snap.view.postings(field, term)[0][:CASE_DOCS].tolist()
+        if not docs:
+            continue
+        texts = []
+        for docnum in docs:
+            stored = snap.view.stored(docnum)
+            text = stored.get(field) or ""
+            if field == "title":
+                texts.append((text, text_syllables(text, word_spans(text))))
+            elif all(w.isalnum() for w in wanted):
+                texts.append((text, syllables_near(text, _spans(stored, text), wanted)))
+            else:
+                texts.append((text, text_syllables(text, _spans(stored, text))))
+        return texts
+    return []
 
 
 _SENTENCE_ENDS = frozenset('.!?:;"“”\'‘’…-–—(')
