@@ -18,10 +18,10 @@ import re
 import shutil
 import subprocess
 import sys
-import unicodedata
 from pathlib import Path
 
 import pytest
+from legacy_text import encode_windows_1258
 
 from webapp.search import SearchEngine
 
@@ -32,7 +32,6 @@ SUMMARY_RE = re.compile(
     r"^added (\d+), updated (\d+), deleted (\d+), unchanged (\d+), failed (\d+)$"
 )
 VIETNAMESE_NAME = "Bài viết số 1 Hà Nội"
-TONES = "\u0300\u0301\u0303\u0309\u0323"
 
 #: file (relative to the corpus folder) → the words its one-line reason must hold.
 EXPECTED_FAILURES = {
@@ -55,22 +54,6 @@ GOOD_IDS = (
     + ["jsonl-good-1", "jsonl-good-2", "jsonl-good-3"]
     + ["tcvn3_abc_page", "vni_page", "windows_1258", VIETNAMESE_NAME]
 )
-
-
-def encode_windows_1258(text: str) -> bytes:
-    """Vietnamese as old Windows tools saved it: cp1258 base letters plus combining tones."""
-    out = bytearray()
-    for ch in unicodedata.normalize("NFC", text):
-        try:
-            out += ch.encode("cp1258")
-            continue
-        except UnicodeEncodeError:
-            pass
-        nfd = unicodedata.normalize("NFD", ch)
-        tone = "".join(c for c in nfd if c in TONES)
-        base = unicodedata.normalize("NFC", "".join(c for c in nfd if c not in TONES))
-        out += base.encode("cp1258") + tone.encode("cp1258")
-    return bytes(out)
 
 
 def write_huge_text(path: Path, size: int = 50 * 1024 * 1024) -> None:

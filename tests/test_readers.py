@@ -10,29 +10,13 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from legacy_text import encode_windows_1258
 
 from indexer.extract import extract_file, extract_file_report, iter_input_files
 from indexer.readers import ReadError, decode_bytes, read_text
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "corpus" / "000_3fbea2c4a168ddd1.txt"
-TONES = "\u0300\u0301\u0303\u0309\u0323"
-
-
-def encode_windows_1258(text: str) -> bytes:
-    """Vietnamese text as old Windows tools save it: base letters plus combining tones."""
-    out = bytearray()
-    for ch in unicodedata.normalize("NFC", text):
-        try:
-            out += ch.encode("cp1258")
-            continue
-        except UnicodeEncodeError:
-            pass
-        nfd = unicodedata.normalize("NFD", ch)
-        tone = "".join(c for c in nfd if c in TONES)
-        base = unicodedata.normalize("NFC", "".join(c for c in nfd if c not in TONES))
-        out += base.encode("cp1258") + tone.encode("cp1258")
-    return bytes(out)
 
 
 @pytest.fixture(scope="module")

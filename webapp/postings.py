@@ -156,17 +156,8 @@ class IndexView:
         return len(self.postings(field, term)[0])
 
     def _matchers(self, field: str, term: str) -> Iterable[tuple[object, int]]:
-        if field not in self.schema:
-            return
-        fmt = self.schema[field].format
-        data = term.encode("utf-8")
-        for leaf, offset in self.leaves:
-            try:
-                if (field, data) not in leaf:
-                    continue
-                yield leaf._terms.matcher(field, data, fmt), offset
-            except (KeyError, AttributeError):
-                continue
+        for _, matcher, offset in self._leaf_matchers(field, term):
+            yield matcher, offset
 
     def _leaf_matchers(self, field: str, term: str) -> Iterable[tuple[object, object, int]]:
         if field not in self.schema:
