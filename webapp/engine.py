@@ -22,11 +22,14 @@ _KEY = "vnsearch.engine"
 
 
 def index_exists(index_dir: str | Path) -> bool:
-    """True when a Whoosh index has been committed in `index_dir`."""
-    from whoosh import index
+    """True when a Whoosh index has been committed in `index_dir`.
 
+    Looks for a TOC file rather than opening the index: `whoosh.index.exists_in`
+    reads the latest TOC, which a concurrent commit may delete in between
+    (a FileNotFoundError and a 500 under load, found by the load smoke test).
+    """
     path = Path(index_dir)
-    return path.is_dir() and index.exists_in(str(path))
+    return path.is_dir() and any(path.glob("_MAIN_*.toc"))
 
 
 def get_engine() -> SearchEngine:
