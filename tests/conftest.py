@@ -26,6 +26,23 @@ def build_index_with_cli(corpus: Path, index_dir: Path) -> subprocess.CompletedP
     )
 
 
+def copy_corpus(factory: pytest.TempPathFactory, name: str, *extra: Path) -> Path:
+    """A private copy of corpus/ plus `extra` files (tests may add articles to it)."""
+    corpus = factory.mktemp(name) / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    for path in extra:
+        shutil.copy(path, corpus)
+    return corpus
+
+
+def index_beside(corpus: Path) -> Path:
+    """`corpus` indexed through `vnsearch index` into the folder beside it."""
+    index_dir = corpus.parent / "index"
+    result = build_index_with_cli(corpus, index_dir)
+    assert result.returncode == 0, result.stderr
+    return index_dir
+
+
 class LiveServer:
     """The Flask app under waitress on 127.0.0.1, on a free port, in a daemon thread."""
 
@@ -51,18 +68,13 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def web_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of corpus/ (tests may add articles to their own copies)."""
-    corpus = tmp_path_factory.mktemp("web") / "corpus"
-    shutil.copytree(REPO / "corpus", corpus)
-    return corpus
+    return copy_corpus(tmp_path_factory, "web")
 
 
 @pytest.fixture(scope="session")
 def web_index(web_corpus: Path) -> Path:
     """An index of the sample corpus, built once per run through `vnsearch index`."""
-    index_dir = web_corpus.parent / "index"
-    result = build_index_with_cli(web_corpus, index_dir)
-    assert result.returncode == 0, result.stderr
-    return index_dir
+    return index_beside(web_corpus)
 
 
 @pytest.fixture(scope="session")
@@ -85,18 +97,12 @@ def live_server(web_index: Path) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def search_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """corpus/*.txt and the search test articles, in a private folder."""
-    corpus = tmp_path_factory.mktemp("search") / "corpus"
-    shutil.copytree(REPO / "corpus", corpus)
-    shutil.copy(REPO / "tests" / "data" / "search_extra.jsonl", corpus)
-    return corpus
+    return copy_corpus(tmp_path_factory, "search", REPO / "tests" / "data" / "search_extra.jsonl")
 
 
 @pytest.fixture(scope="session")
 def search_index(search_corpus: Path) -> Path:
-    index_dir = search_corpus.parent / "index"
-    result = build_index_with_cli(search_corpus, index_dir)
-    assert result.returncode == 0, result.stderr
-    return index_dir
+    return index_beside(search_corpus)
 
 
 @pytest.fixture(scope="session")
