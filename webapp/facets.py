@@ -27,7 +27,7 @@ import numpy as np
 from indexer.directives import directive_label
 from indexer.schema import FACET_SEP, FACETS
 
-from .postings import IndexView, leaf_column, segment_data
+from .postings import IndexView, Segment
 
 #: The locality facets, top down: the levels of `locality_tree`.
 LEVELS = ("province", "district", "commune")
@@ -44,9 +44,9 @@ class FacetIndex:
         self.entry_val: dict[str, np.ndarray] = {}
         for name in FACETS:
             self.values[name], self.entry_doc[name], self.entry_val[name] = _merge(
-                [(_leaf_facet(leaf, name, view), offset) for leaf, offset in view.leaves])
+                [(_segment_facet(seg, name), seg.offset) for seg in view.segments])
             self.value_ids[name] = {v: i for i, v in enumerate(self.values[name])}
-        parts = [_leaf_dates(leaf, view) for leaf, _ in view.leaves]
+        parts = [_segment_dates(seg) for seg in view.segments]
         self.dates = np.concatenate(parts) if parts else np.zeros(0, dtype="U10")
         self._tree: _Tree | None = None
 
@@ -55,7 +55,7 @@ class FacetIndex:
         """The locality tree's nodes and (document, node) entries, built on first use."""
         if self._tree is None:
             nodes, docs, vals = _merge(
-                [(_leaf_tree(leaf, self.view), offset) for leaf, offset in self.view.leaves])
+                [(_segment_tree(seg), seg.offset) for seg in self.view.segments])
             self._tree = _Tree(nodes, docs, vals)
         return self._tree
 
@@ -186,15 +186,14 @@ def _merge(parts: list[tuple[tuple[list, np.ndarray, np.ndarray], int]]
     return values, np.concatenate(docs).astype(np.int32), np.concatenate(vals).astype(np.int32)
 
 
-def _leaf_facet(leaf: object, name: str, view: IndexView) -> tuple[list, np.ndarray, np.ndarray]:
-    data = segment_data(leaf)
-    key = ("facet", name)
-    if key not in data:
+def _segment_facet(seg: Segment, name: str) -> tuple[list, np.ndarray, np.ndarray]:
+    """(values, local docs, value ids) of one facet in one segment."""
+
+    def build() -> tuple[list, np.ndarray, np.ndarray]:
         vocab: dict[str, int] = {}
         docs: list[int] = []
         vals: list[int] = []
-        field = f"facet_{name}"
-        for docnum, raw in enumerate(leaf_column(leaf, field, field in view.schema)):
+        for docnum, raw in enumerate(seg.column(f"facet_{name}")):
             if not raw:
                 continue
             text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
@@ -202,44 +201,40 @@ def _leaf_facet(leaf: object, name: str, view: IndexView) -> tuple[list, np.ndar
                 if value:
                     docs.append(docnum)
                     vals.append(vocab.setdefault(value, len(vocab)))
-        data[key] = (list(vocab), np.asarray(docs, dtype=np.int32),
-                     np.asarray(vals, dtype=np.int32))
-    return data[key]
+        return list(vocab), np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.int32)
+
+    return seg.memo(("facet", name), build)
 
 
-def _leaf_dates(leaf: object, view: IndexView) -> np.ndarray:
-    data = segment_data(leaf)
-    if "dates" not in data:
-        column = leaf_column(leaf, "date", "date" in view.schema)
-        dates = [d if isinstance(d, str) else (d or b"").decode() for d in column]
-        data["dates"] = np.asarray(dates, dtype="U10") if dates else np.zeros(0, dtype="U10")
-    return data["dates"]
+def _segment_dates(seg: Segment) -> np.ndarray:
+    def build() -> np.ndarray:
+        dates = [d if isinstance(d, str) else (d or b"").decode() for d in seg.column("date")]
+        return np.asarray(dates, dtype="U10") if dates else np.zeros(0, dtype="U10")
+
+    return seg.memo("dates", build)
 
 
-def _leaf_tree(leaf: object, view: IndexView
-               ) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
+def _segment_tree(seg: Segment) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
     """(node paths, local docs, node ids): every document's province, district, commune nodes.
 
     A document with provinces only needs no record; the others' locality
     records say which district lies in which province.
     """
-    data = segment_data(leaf)
-    if "tree" in data:
-        return data["tree"]
+    return seg.memo("tree", lambda: _build_tree(seg))
+
+
+def _build_tree(seg: Segment) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
     vocab: dict[tuple[str, ...], int] = {}
     docs: list[int] = []
     vals: list[int] = []
-    columns = {name: leaf_column(leaf, f"facet_{name}", f"facet_{name}" in view.schema)
-               for name in LEVELS}
-    n = leaf.doc_count_all()  # type: ignore[attr-defined]
-    for docnum in range(n):
+    columns = {name: seg.column(f"facet_{name}") for name in LEVELS}
+    for docnum in range(seg.doc_count_all):
         if not columns["province"][docnum]:
             continue
         paths: set[tuple[str, ...]] = set()
         if columns["district"][docnum] or columns["commune"][docnum]:
             try:
-                stored = leaf.stored_fields(docnum)  # type: ignore[attr-defined]
-                record = json.loads(stored.get("record") or "{}")
+                record = json.loads(seg.stored(docnum).get("record") or "{}")
             except (ValueError, TypeError, KeyError):
                 record = {}
             for loc in record.get("localities") or []:
@@ -258,6 +253,4 @@ def _leaf_tree(leaf: object, view: IndexView
         for path in paths:
             docs.append(docnum)
             vals.append(vocab.setdefault(path, len(vocab)))
-    data["tree"] = (list(vocab), np.asarray(docs, dtype=np.int32),
-                    np.asarray(vals, dtype=np.int32))
-    return data["tree"]
+    return list(vocab), np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.int32)

@@ -20,13 +20,17 @@ went instead of being read again.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
+
+T = TypeVar("T")
 
 EMPTY_IDS = np.zeros(0, dtype=np.int32)
 EMPTY_TF = np.zeros(0, dtype=np.float32)
@@ -80,13 +84,45 @@ def close_unused(previous: IndexView, current: IndexView) -> None:
                 pass
 
 
+#: What has been read from each immutable segment, by its reader (re-used readers keep it).
+_SEGMENT_DATA: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def segment_data(leaf: object) -> dict:
-    """What has been read from one immutable segment, kept on its reader."""
-    data = getattr(leaf, "_vnsearch_data", None)
+    """What has been read from one immutable segment, kept as long as its reader lives."""
+    data = _SEGMENT_DATA.get(leaf)
     if data is None:
-        data = {}
-        leaf._vnsearch_data = data  # type: ignore[attr-defined]
+        data = _SEGMENT_DATA.setdefault(leaf, {})
     return data
+
+
+class Segment:
+    """One immutable part of a generation, for data derived per part and kept across commits.
+
+    Documents are numbered locally (0 .. doc_count_all-1); `offset` turns a
+    local number into the generation's. `memo` keeps what a caller derives
+    from the segment (facet tables, dates) for as long as the segment lives,
+    so after a commit only new segments are read again.
+    """
+
+    def __init__(self, leaf: object, offset: int, known: frozenset[str]) -> None:
+        self._leaf = leaf
+        self.offset = offset
+        self._known = known
+        self.doc_count_all: int = leaf.doc_count_all()  # type: ignore[attr-defined]
+
+    def column(self, field: str) -> list:
+        """Values of a column field by local docnum (empty bytes where the field is absent)."""
+        return leaf_column(self._leaf, field, field in self._known)
+
+    def stored(self, docnum: int) -> dict:
+        return self._leaf.stored_fields(docnum)  # type: ignore[attr-defined]
+
+    def memo(self, key: object, build: Callable[[], T]) -> T:
+        data = segment_data(self._leaf)
+        if key not in data:
+            data[key] = build()
+        return data[key]
 
 
 class IndexView:
@@ -115,6 +151,12 @@ class IndexView:
         #: Terms whose document frequency changed since `previous`, per field.
         self.lexicon_changes: dict[str, set[str]] = {}
         self._previous = previous
+
+    @property
+    def segments(self) -> list[Segment]:
+        """The generation's immutable parts, in docnum order."""
+        known = frozenset(self.schema.names())
+        return [Segment(leaf, offset, known) for leaf, offset in self.leaves]
 
     # -- lengths ---------------------------------------------------------------
 
