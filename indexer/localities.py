@@ -19,6 +19,7 @@ their folded form, as a fallback.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from dataclasses import dataclass
@@ -363,10 +364,8 @@ class _Matcher:
         return found
 
     def _token_index_after(self, offset: int) -> int:
-        for k, tok in enumerate(self.tokens):
-            if tok.start >= offset:
-                return k
-        return len(self.tokens)
+        """First token starting at or after `offset` (binary search: tokens are in order)."""
+        return bisect.bisect_left(self.tokens, offset, key=lambda tok: tok.start)
 
     def _list_continuation(self, k: int, levels: str, types: frozenset[str],
                            found: list[_Mention]) -> int:
