@@ -100,11 +100,31 @@ def syllables(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFC", text).lower())
 
 
+def _mark_table() -> dict[int, str | None]:
+    """Latin letters with diacritics → base letter (đ → d), combining marks → nothing."""
+    table: dict[int, str | None] = {ord("đ"): "d", ord("Đ"): "D"}
+    for code in range(0x00C0, 0x2000):
+        char = chr(code)
+        if unicodedata.combining(char):
+            table[code] = None
+            continue
+        decomposed = unicodedata.normalize("NFD", char)
+        if len(decomposed) > 1 and all(unicodedata.combining(c) for c in decomposed[1:]):
+            table[code] = decomposed[0]
+    return table
+
+
+_MARKS = _mark_table()
+
+
+def strip_marks(text: str) -> str:
+    """The text as typed without accents (đ → d), case kept."""
+    return unicodedata.normalize("NFC", text).translate(_MARKS)
+
+
 def fold(text: str) -> str:
-    """Lower case without diacritics: marks dropped after NFD, đ → d."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return unicodedata.normalize("NFC", bare.replace("đ", "d"))
+    """Lower case without diacritics."""
+    return strip_marks(text.lower())
 
 
 def folded_syllables(text: str) -> list[str]:

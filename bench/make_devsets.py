@@ -2,6 +2,7 @@
 
     python bench/make_devsets.py known      # sample the VietNews known items, split them
     python bench/make_devsets.py split      # (re)write the tune / held-aside split files
+    python bench/make_devsets.py candidates # the articles drawn to write questions about
     python bench/make_devsets.py pool qNNN  # candidates to judge for written questions
     python bench/make_devsets.py corpus questions OUT.jsonl
     python bench/make_devsets.py check      # validate every file against the corpora
@@ -100,6 +101,24 @@ def _write_split(path: Path, rows: list[tuple[str, bool]]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+#: Articles drawn per source to write questions about, and their minimum body length.
+CANDIDATES = 110
+MIN_BODY = 600
+
+
+def candidates(args: argparse.Namespace) -> int:
+    """Prints the seeded draw of articles the questions were written from (title + lead)."""
+    records = list(devsets.corpus_records("questions"))
+    long_enough = [d for d in records if len(d["body"]) >= MIN_BODY]
+    crawl = [d for d in long_enough if d["id"].startswith("cn-")]
+    baomoi = [d for d in long_enough if d["id"].startswith("baomoi-")]
+    rng = random.Random(SEED)
+    for i, d in enumerate(rng.sample(crawl, CANDIDATES) + rng.sample(baomoi, CANDIDATES)):
+        lead = ((d.get("summary") or "") + " " + d["body"])[:args.lead].replace("\n", " ")
+        print(f"#{i} {d['id']} | {d['title']}\n    {lead}\n")
+    return 0
+
+
 def corpus(args: argparse.Namespace) -> int:
     n = devsets.write_corpus(args.name, args.out)
     print(f"wrote {n} articles to {args.out}")
@@ -169,6 +188,9 @@ def main() -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("known", help="sample the VietNews known items").set_defaults(run=known)
     sub.add_parser("split", help="write the split files").set_defaults(run=split)
+    p = sub.add_parser("candidates", help="print the articles drawn for writing questions")
+    p.add_argument("--lead", type=int, default=600, help="characters of the lead shown")
+    p.set_defaults(run=candidates)
     p = sub.add_parser("pool", help="print candidates to judge for questions")
     p.add_argument("qids", nargs="*")
     p.add_argument("-n", type=int, default=10)

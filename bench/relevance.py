@@ -1,26 +1,29 @@
-"""Relevance of the search engine on a judged query set: MRR@10, nDCG@10, Recall@10.
+"""Relevance of the engine beside a plain BM25 baseline, on the development sets.
 
-Indexes a JSONL corpus with the real indexer (`vnsearch index`), unless the
-index folder already holds it, then runs every query twice, as written and
-with accents stripped (what users often type), through `SearchEngine.search`.
+For every set (see bench/data/README.md) and part (tune / held-aside), runs
+each query twice, as written and without accents, through the engine
+(`SearchEngine.search`, the code path of /api/search) and through plain Okapi
+BM25 (k1 1.2, b 0.75) over syllables (``\\w+`` after NFC + lower case) of
+title + summary + body, one OR query: accented syllables for the queries as
+written, folded syllables for the accent-free ones. Prints MRR@10, nDCG@10
+and Recall@10 for both and the engine / baseline ratio.
 
-    python bench/relevance.py                          # VietNews valtest, dev set
-    python bench/relevance.py --index /tmp/vn43k       # reuse a built index
-    python bench/relevance.py --limit 5000             # judged docs + 5,000 others
+    python bench/relevance.py --index /tmp/vn43k --qindex /tmp/vnq     # tuning parts
+    python bench/relevance.py --sets questions,dev62 --part held --limit 5
 
-Target: accent-free MRR@10 ≥ 0.95 × accented MRR@10.
+The engine indexes are built with the real indexer when a folder holds none
+(VietNews val+test: 43,238 articles, which takes a while: keep the folder).
+The held-aside parts are for the final check only: `--part tune` is the default.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import lzma
-import math
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,126 +31,171 @@ sys.path.insert(0, str(REPO))
 
 from whoosh import index as whoosh_index  # noqa: E402
 
-from indexer.normalize import normalize, strip_diacritics  # noqa: E402
+from bench import devsets  # noqa: E402
+from bench.devsets import Bm25, DevSet, K, metrics  # noqa: E402
+
+# The engine under test; its import path lives here only.
 from webapp.search import SearchEngine  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data" / "vietnews" / "vietnews_valtest.jsonl.xz"
-QUERIES = REPO / "bench" / "data" / "vietnews_dev.queries.tsv"
-QRELS = REPO / "bench" / "data" / "vietnews_dev.qrels"
-K = 10
+#: Engine and baseline views per query form: accented queries against accented
+#: syllables, accent-free ones against folded syllables.
+FORMS = (("accented", False), ("accent-free", True))
 
 
-def read_queries(path: Path) -> list[tuple[str, str]]:
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            qid, query = line.split("\t", 1)
-            out.append((qid.strip(), query.strip()))
-    return out
+@dataclass
+class Scores:
+    """Summed per-query metrics (RR, nDCG, recall) and query times in seconds."""
+
+    sums: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    n: int = 0
+    took: list[float] = field(default_factory=list)
+
+    def add(self, ranked: list[str], judged: dict[str, int], took: float) -> tuple:
+        values = metrics(ranked, judged)
+        for i, value in enumerate(values):
+            self.sums[i] += value
+        self.n += 1
+        self.took.append(took)
+        return values
+
+    def means(self) -> list[float]:
+        return [s / max(self.n, 1) for s in self.sums]
+
+    def p(self, q: float) -> float:
+        ordered = sorted(self.took)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
-def read_qrels(path: Path) -> dict[str, dict[str, int]]:
-    qrels: dict[str, dict[str, int]] = defaultdict(dict)
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) == 4 and int(parts[3]) > 0:
-            qrels[parts[0]][parts[2]] = int(parts[3])
-    return qrels
-
-
-def metrics(ranked: list[str], judged: dict[str, int]) -> tuple[float, float, float]:
-    """(reciprocal rank, nDCG, recall) at K for one query."""
-    rr = next((1.0 / (i + 1) for i, d in enumerate(ranked[:K]) if d in judged), 0.0)
-    dcg = sum((2 ** judged.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked[:K]))
-    ideal = sorted(judged.values(), reverse=True)[:K]
-    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
-    recall = len([d for d in ranked[:K] if d in judged]) / max(len(judged), 1)
-    return rr, (dcg / idcg if idcg else 0.0), recall
-
-
-def subset_corpus(corpus: Path, keep: set[str], limit: int, out: Path) -> int:
-    """Judged articles plus the first `limit` others, as JSONL."""
-    count = 0
-    opener = lzma.open if corpus.suffix == ".xz" else open
-    with opener(corpus, "rt", encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
-        others = 0
-        for line in src:
-            record = json.loads(line)
-            if record["id"] in keep or others < limit:
-                others += record["id"] not in keep
-                dst.write(line)
-                count += 1
-    return count
-
-
-def build(corpus: Path, index_dir: Path, workers: int | None) -> None:
+def ensure_index(name: str, index_dir: Path, workers: int | None, tmp: Path) -> None:
+    """Builds the engine index of corpus `name` in `index_dir` unless one is there."""
+    if whoosh_index.exists_in(str(index_dir)):
+        return
     from indexer.build import index_command
 
+    source = devsets.VIETNEWS
+    if name != "vietnews":
+        source = tmp / f"{name}.jsonl"
+        devsets.write_corpus(name, source)
     started = time.perf_counter()
-    code = index_command([str(corpus)], str(index_dir), False, workers)
-    if code:
-        sys.exit(f"indexing failed ({code})")
-    print(f"indexed {corpus} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(f"indexing {name} into {index_dir} ...", file=sys.stderr)
+    if index_command([str(source)], str(index_dir), False, workers):
+        sys.exit(f"indexing {name} failed")
+    print(f"indexed {name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
-def evaluate(engine: SearchEngine, queries: list[tuple[str, str]],
-             qrels: dict[str, dict[str, int]], fold: bool,
-             verbose: bool) -> tuple[float, float, float, float]:
-    totals = [0.0, 0.0, 0.0]
-    took = []
-    for qid, query in queries:
-        text = strip_diacritics(normalize(query)) if fold else query
-        started = time.perf_counter()
-        result = engine.search(text, per_page=K)
-        took.append(time.perf_counter() - started)
-        ranked = [hit["id"] for hit in result["hits"]]
-        scores = metrics(ranked, qrels.get(qid, {}))
-        for i, value in enumerate(scores):
-            totals[i] += value
-        if verbose:
-            print(f"{qid}\t{scores[0]:.2f}\t{scores[1]:.2f}\t{scores[2]:.2f}\t{text}"
-                  f"\t{result['suggestion'] or ''}")
-    n = max(len(queries), 1)
-    took.sort()
-    return totals[0] / n, totals[1] / n, totals[2] / n, took[len(took) // 2] * 1000
+def indexed_ids(index_dir: Path) -> set[str]:
+    ix = whoosh_index.open_dir(str(index_dir))
+    with ix.reader() as reader:
+        return {term.decode("utf-8") for term in reader.lexicon("id")}
+
+
+def baselines(records: list[dict], keep: set[str]) -> dict[bool, Bm25]:
+    """BM25 over accented and over folded syllables of the articles the engine indexed."""
+    docs = [d for d in records if d["id"] in keep]
+    ids = [d["id"] for d in docs]
+    texts = [devsets.doc_text(d) for d in docs]
+    return {False: Bm25(ids, texts, devsets.syllables),
+            True: Bm25(ids, texts, devsets.folded_syllables)}
+
+
+def run_part(engine: SearchEngine, bm25: dict[bool, Bm25], s: DevSet, part: str,
+             limit: int | None, verbose: bool, dump) -> dict[str, tuple[Scores, Scores]]:
+    queries = s.select(part, limit)
+    rows: dict[str, tuple[Scores, Scores]] = {}
+    for label, fold in FORMS:
+        eng, base = Scores(), Scores()
+        for qid, query in queries:
+            text = devsets.strip_marks(query) if fold else query
+            judged = s.qrels[qid]
+            started = time.perf_counter()
+            hits = engine.search(text, per_page=K)["hits"]
+            e = eng.add([h["id"] for h in hits], judged, time.perf_counter() - started)
+            started = time.perf_counter()
+            ranked = bm25[fold].search(text, K)
+            b = base.add(ranked, judged, time.perf_counter() - started)
+            if verbose:
+                print(f"  {qid}\t{label}\tengine {e[0]:.2f}\tbm25 {b[0]:.2f}\t{text[:90]}")
+            if dump:
+                dump.write(json.dumps({"set": s.name, "part": part, "qid": qid, "form": label,
+                                       "engine": [h["id"] for h in hits], "bm25": ranked},
+                                      ensure_ascii=False) + "\n")
+        rows[label] = (eng, base)
+    return rows
+
+
+def report(s: DevSet, part: str, size: int, rows: dict[str, tuple[Scores, Scores]]) -> None:
+    n = next(iter(rows.values()))[0].n
+    print(f"\n{s.name} / {part}: {n} queries, corpus {s.corpus} ({size:,} articles)")
+    print(f"  {'':12} {'engine MRR':>10} {'nDCG':>6} {'R@10':>6}   {'BM25 MRR':>8} {'nDCG':>6}"
+          f" {'R@10':>6}   {'ratio MRR':>9} {'nDCG':>6}   {'p50/p95 ms':>11}")
+    for label, (eng, base) in rows.items():
+        e, b = eng.means(), base.means()
+        ratio = [x / y if y else float("nan") for x, y in zip(e, b, strict=True)]
+        print(f"  {label:12} {e[0]:10.3f} {e[1]:6.3f} {e[2]:6.3f}   {b[0]:8.3f} {b[1]:6.3f}"
+              f" {b[2]:6.3f}   {ratio[0]:9.3f} {ratio[1]:6.3f}   "
+              f"{eng.p(0.5):5.0f}/{eng.p(0.95):<5.0f}")
+    acc, free = rows["accented"][0].means()[0], rows["accent-free"][0].means()[0]
+    print(f"  engine accent-free / accented MRR@10 = {free / acc if acc else float('nan'):.3f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, default=DATA)
-    parser.add_argument("--queries", type=Path, default=QUERIES)
-    parser.add_argument("--qrels", type=Path, default=QRELS)
+    parser.add_argument("--sets", default=",".join(devsets.SET_NAMES),
+                        help=f"comma-separated, of {', '.join(devsets.SET_NAMES)}")
+    parser.add_argument("--part", choices=("tune", "held", "both"), default="tune",
+                        help="held-aside parts only for the final check (default: tune)")
     parser.add_argument("--index", type=Path, default=None,
-                        help="index folder (built when missing; default: a temporary one)")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="index only the judged articles and this many others")
-    parser.add_argument("--workers", type=int, default=None)
+                        help="engine index of VietNews val+test (built when missing)")
+    parser.add_argument("--qindex", type=Path, default=None,
+                        help="engine index of the questions corpus (built when missing)")
+    parser.add_argument("--limit", type=int, default=None, help="at most N queries per part")
+    parser.add_argument("--workers", type=int, default=None, help="indexer processes")
+    parser.add_argument("--dump", type=Path, default=None,
+                        help="write both rankings of every query here (JSON lines)")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per query")
     args = parser.parse_args()
 
-    queries = read_queries(args.queries)
-    qrels = read_qrels(args.qrels)
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    unknown = set(names) - set(devsets.SET_NAMES)
+    if unknown:
+        parser.error(f"unknown sets: {', '.join(sorted(unknown))}")
+    parts = ("tune", "held") if args.part == "both" else (args.part,)
+    started = time.perf_counter()
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     with tempfile.TemporaryDirectory() as tmp:
-        index_dir = args.index or Path(tmp) / "index"
-        if not whoosh_index.exists_in(str(index_dir)):
-            corpus = args.corpus
-            if args.limit is not None:
-                judged = {d for docs in qrels.values() for d in docs}
-                corpus = Path(tmp) / "subset.jsonl"
-                n = subset_corpus(args.corpus, judged, args.limit, corpus)
-                print(f"subset: {n} articles", file=sys.stderr)
-            build(corpus, index_dir, args.workers)
-        engine = SearchEngine(index_dir)
-        engine.search("khởi động")  # open the index and load its arrays once
-        print(f"queries: {len(queries)}, judged: {sum(len(v) for v in qrels.values())}")
-        rows = {}
-        for label, fold in (("accented", False), ("accent-free", True)):
-            rows[label] = evaluate(engine, queries, qrels, fold, args.verbose)
-        print(f"{'':12} {'MRR@10':>7} {'nDCG@10':>8} {'R@10':>6} {'p50 ms':>7}")
-        for label, (mrr, ndcg, recall, p50) in rows.items():
-            print(f"{label:12} {mrr:7.3f} {ndcg:8.3f} {recall:6.3f} {p50:7.1f}")
-        ratio = rows["accent-free"][0] / max(rows["accented"][0], 1e-9)
-        print(f"accent-free / accented MRR@10 = {ratio:.3f} (target ≥ 0.95)")
+        folders = {"vietnews": args.index or Path(tmp) / "vietnews",
+                   "questions": args.qindex or Path(tmp) / "questions"}
+        by_corpus: dict[str, list[str]] = {}
+        for name in names:
+            corpus = "vietnews" if name in ("known-summary", "known-title", "dev62") \
+                else "questions"
+            by_corpus.setdefault(corpus, []).append(name)
+        for corpus, set_names in by_corpus.items():
+            ensure_index(corpus, folders[corpus], args.workers, Path(tmp))
+            t0 = time.perf_counter()
+            records = list(devsets.corpus_records(corpus))
+            keep = indexed_ids(folders[corpus])
+            missing = len({d["id"] for d in records} - keep)
+            if missing:
+                print(f"note: {missing} articles of {corpus} are not in the engine index; "
+                      "the baseline leaves them out too", file=sys.stderr)
+            bm25 = baselines(records, keep)
+            print(f"baseline BM25 for {corpus} ({len(keep):,} articles) built in "
+                  f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+            texts = {d["id"]: d for d in records}
+            del records
+            engine = SearchEngine(folders[corpus])
+            engine.search("khởi động")  # open the index and load its arrays once
+            for name in set_names:
+                s = devsets.load_set(name, texts)
+                for part in parts:
+                    t1 = time.perf_counter()
+                    rows = run_part(engine, bm25, s, part, args.limit, args.verbose, dump)
+                    report(s, part, len(keep), rows)
+                    print(f"  ({time.perf_counter() - t1:.0f} s)")
+    if dump:
+        dump.close()
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
