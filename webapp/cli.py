@@ -83,13 +83,15 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | 
 def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_json: bool,
            **facets: tuple[str, ...]) -> None:
     """Search the index."""
+    from webapp.public import public_result
     from webapp.search import SearchEngine, format_results
 
     if not Path(index_dir).is_dir():
         raise click.ClickException(f"no index at {index_dir}: run `vnsearch index` first")
     engine = SearchEngine(index_dir)
     filters = {name: list(values) for name, values in facets.items() if values}
-    result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page)
+    result = public_result(
+        engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page))
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -100,12 +102,16 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
-def serve(index_dir: str, host: str, port: int, threads: int) -> None:
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--connection-limit", type=click.IntRange(min=2), default=None,
+              help="Open connections at once (default 1000, fewer if the process may not "
+                   "open that many files).")
+def serve(index_dir: str, host: str, port: int, threads: int,
+          connection_limit: int | None) -> None:
     """Run the web site (builds the index from corpus/ first if there is none)."""
     from webapp.serve import serve_command
 
-    sys.exit(serve_command(index_dir, host, port, threads))
+    sys.exit(serve_command(index_dir, host, port, threads, connection_limit))
 
 
 if __name__ == "__main__":

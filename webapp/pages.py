@@ -6,13 +6,20 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .engine import get_engine
-from .params import SearchState, clean_text, parse_search_args
+from .params import MAX_QUERY_CHARS, SearchState, clean_text, parse_search_args
+from .public import public_hit
 from .viewmodels import article_page, search_page
 
 pages = Blueprint("pages", __name__)
 
-#: Article ids are file names; anything longer cannot exist.
-MAX_ID_CHARS = 300
+#: How much of an unknown id the "not found" message repeats.
+SHOWN_ID_CHARS = 120
+
+
+def not_found_message(doc_id: str) -> str:
+    """The 404 text for an id the index does not hold (a long id is cut short)."""
+    shown = doc_id if len(doc_id) <= SHOWN_ID_CHARS else f"{doc_id[:SHOWN_ID_CHARS]}…"
+    return f"Không có bài viết nào có mã “{shown}” trong chỉ mục."
 
 
 @pages.get("/")
@@ -40,14 +47,16 @@ def search() -> str:
 
 @pages.get("/article/<path:doc_id>")
 def article(doc_id: str) -> str:
-    """One article, the query highlighted, with links to filter by its facets."""
-    q = clean_text(request.args.get("q") or "")[:500]
-    if len(doc_id) > MAX_ID_CHARS:
-        abort(404)
+    """One article, the query highlighted, with links to filter by its facets.
+
+    Any id the index holds opens, however long: the request-line limit of the
+    server bounds what can be asked, and a look-up of an unknown id is cheap.
+    """
+    q = clean_text(request.args.get("q") or "")[:MAX_QUERY_CHARS]
     record = get_engine().article(doc_id, q=q)
     if record is None:
-        abort(404, description=f"Không có bài viết nào có mã “{doc_id}” trong chỉ mục.")
-    view = article_page(record, q, search_base=url_for("pages.search"),
+        abort(404, description=not_found_message(doc_id))
+    view = article_page(public_hit(record), q, search_base=url_for("pages.search"),
                         article_base=url_for("pages.article", doc_id="x")[:-1],
                         api_url=url_for("api.article", doc_id=doc_id))
     return render_template("article.html", article=view, state=SearchState(q=q))

@@ -39,17 +39,23 @@ def clean_text(value: str) -> str:
     return " ".join(value.split())
 
 
-def _int_param(args: MultiDict[str, str], name: str, default: int, low: int, high: int,
-               label: str) -> int:
+def int_param(args: MultiDict[str, str], name: str, default: int, low: int, high: int,
+              label: str) -> int:
+    """A whole number in [low, high] from the URL, or BadRequest saying what to type.
+
+    Only ASCII digits count (not `-1`, `1.5`, `1e3` or Arabic-Indic digits), and
+    the length is checked before conversion: Python refuses to convert more
+    than 4,300 digits at all, and no bound here needs more than a few.
+    """
     raw = (args.get(name) or "").strip()
     if not raw:
         return default
     if not raw.isascii() or not raw.isdigit():
         raise BadRequest(f"{label} phải là số nguyên dương (nhận được “{raw[:20]}”).")
-    value = int(raw)
-    if not low <= value <= high:
+    digits = raw.lstrip("0") or "0"
+    if len(digits) > len(str(high)) or not low <= int(digits) <= high:
         raise BadRequest(f"{label} phải nằm trong khoảng {low}–{high}.")
-    return value
+    return int(digits)
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,7 @@ def parse_search_args(args: MultiDict[str, str]) -> SearchState:
     sort = (args.get("sort") or "relevance").strip() or "relevance"
     if sort not in SORTS:
         raise BadRequest("Cách sắp xếp không hợp lệ: dùng “relevance” hoặc “date”.")
-    page = _int_param(args, "page", 1, 1, MAX_PAGE, "Số trang")
-    per_page = _int_param(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE,
-                          "Số kết quả mỗi trang")
+    page = int_param(args, "page", 1, 1, MAX_PAGE, "Số trang")
+    per_page = int_param(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE,
+                         "Số kết quả mỗi trang")
     return SearchState(q=q, filters=filters, sort=sort, page=page, per_page=per_page)
