@@ -17,6 +17,9 @@ class Locality:
     commune: str | None = None
     province_2025: str | None = None
     role: str = "mentioned"  # "subject" or "mentioned"
+    # the commune, ward or special zone since 1 July 2025 and its official code
+    commune_2025: str | None = None
+    code_2025: str | None = None
 
 
 @dataclass(frozen=True)

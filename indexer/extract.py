@@ -30,7 +30,7 @@ from pathlib import Path
 from indexer.article import Article
 from indexer.clean import clean_body, parse_page, tidy
 from indexer.directives import find_directives
-from indexer.localities import find_localities
+from indexer.localities import find_localities, sentence_starts, story_end
 from indexer.readers import (
     MAX_ARTICLE_BYTES,
     ReadError,
@@ -44,6 +44,8 @@ SUPPORTED_SUFFIXES = (".txt", ".json", ".jsonl", ".jsonl.gz", ".jsonl.xz", ".htm
 # Dates in JSON without their own offset are taken as Vietnam time (UTC+7).
 _VIETNAM = timezone(timedelta(hours=7))
 _SENTENCE_END_RE = re.compile(r"[.!?…\"”»)]$")
+# A lead is the first sentences of the first paragraph, at least this long.
+_LEAD_CHARS = 250
 
 
 def suffix_of(path: Path) -> str | None:
@@ -127,10 +129,15 @@ def _enrich(article: Article, lead: str | None) -> Article:
     title_span = (0, len(article.title))
     lead_spans = []
     if lead:
+        # a body in one paragraph: its first sentences are the lead
+        starts = sentence_starts(lead)
+        lead = lead[:next((s for s in starts if s >= _LEAD_CHARS), len(lead))].rstrip()
         start = text.find(lead, len(article.title))
         if start >= 0:
             lead_spans.append((start, start + len(lead)))
-    article.localities = find_localities(text, lead_spans, title_span)
+    # places in a teaser of another story appended to the body are not the article's
+    article.localities = find_localities(text[:story_end(text)], lead_spans, title_span,
+                                         article.date)
     article.directives = find_directives(text, article.localities)
     return article
 

@@ -1,4 +1,16 @@
-"""Finding the administrative units an article is about (2022 units, 2025 province).
+"""Finding the administrative units an article is about, in both generations.
+
+Two gazetteers are matched at once: the 2022 units (63 provinces, districts,
+communes) and the units in force since 1 July 2025 (34 provinces, 3,321
+communes, wards and special zones, no districts), joined by the old -> new
+table built by `tools/build_gazetteer_2025.py`. A record keeps the 2022
+fields and gains `commune_2025`/`code_2025`: through the table for an old
+name, directly for a new one. An old unit split among several new ones gets
+no `commune_2025` unless the article names one of those new units: the split
+is real, a guess would put the article in the wrong ward. Parents are
+compared by 2025 province too, so "xã Mai Châu, tỉnh Phú Thọ" holds although
+Mai Châu was in Hòa Bình. The article's date decides which generation a name
+shared by both means; "(cũ)" after a name always means the old unit.
 
 Half of all commune names exist in more than one district, many names are
 also people's names or phrases ("tư tưởng Hồ Chí Minh"), and users search
@@ -6,7 +18,9 @@ by names that no longer exist. So a name counts only when the text says what
 it is: after its unit word ("xã Long Bình", "Huyện ủy Gò Công Tây"), or bare
 when it is a province, a district name no other district or province shares,
 or a commune whose district the article names. Ambiguous names are resolved
-by the parents the article mentions, never guessed. See
+by the parents the article mentions, never guessed. Places of other
+countries ("tỉnh Hà Nam, Trung Quốc") and the provinces in football clubs'
+names ("Thép Xanh Nam Định") are not Vietnamese places. See
 `design/localities.md` for the traps this handles.
 
 Matching runs on tokens folded by `indexer.normalize.fold` (accent- and
@@ -22,6 +36,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -33,17 +48,22 @@ _DATA = resources.files("indexer") / "data"
 
 _Y_TO_I = str.maketrans("yýỳỷỹỵ", "iíìỉĩị")
 _CONSONANTS = frozenset("bcdđghklmnpqrstvx")
+# Syllables written several ways in official and press names (Đắk Lắk / Đăk Cấm / Đak Pơ).
+_SYLLABLE_VARIANTS = {"đắk": "đăk", "đak": "đăk", "đắc": "đăk"}
+#: The first day of the 2025 units.
+REORGANISATION_DATE = "2025-07-01"
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One 2022 administrative unit."""
+    """One administrative unit: of 2022 (`p01`, `d001`, `c00001`) or of 2025 (`n00004`)."""
 
     code: str
     parent: str
-    level: str  # "p" province, "d" district, "c" commune
-    type: str  # tinh, thanh-pho, huyen, quan, thi-xa, xa, phuong, thi-tran
+    level: str  # "p" province, "d" district, "c" commune (ward, special zone)
+    type: str  # tinh, thanh-pho, huyen, quan, thi-xa, xa, phuong, thi-tran, dac-khu
     name: str
+    gen: int = 2022
 
 
 def _syllable_key(syllable: str, accented: bool) -> str:
@@ -53,7 +73,7 @@ def _syllable_key(syllable: str, accented: bool) -> str:
         text[-2] in _CONSONANTS or text[:-1] == "qu"
     ):
         text = text[:-1] + text[-1].translate(_Y_TO_I)
-    return text
+    return _SYLLABLE_VARIANTS.get(text, text)
 
 
 @lru_cache(maxsize=200_000)
@@ -62,26 +82,97 @@ def _keys(token: str) -> tuple[str, str]:
     return _syllable_key(token, True), _syllable_key(token, False)
 
 
+def _read_tsv(name: str) -> list[list[str]]:
+    return [line.split("\t") for line in
+            (_DATA / name).read_text(encoding="utf-8").splitlines()[1:]]
+
+
 class Gazetteer:
-    """The 2022 units, indexed by folded name, with the 2025 province of each province."""
+    """The 2022 and 2025 units, indexed by folded name, and the table between them."""
 
     def __init__(self) -> None:
         self.units: dict[str, Unit] = {}
-        lines = (_DATA / "units_2022.tsv").read_text(encoding="utf-8").splitlines()
-        for line in lines[1:]:
-            code, parent, level, type_, name = line.split("\t")
+        self._ancestors: dict[str, frozenset[str]] = {}
+        for code, parent, level, type_, name in _read_tsv("units_2022.tsv"):
             key = f"{level}{code}"
             self.units[key] = Unit(key, f"{'p' if level == 'd' else 'd'}{parent}" if parent
                                    else "", level, type_, name)
         mapping = json.loads((_DATA / "provinces_2025.json").read_text(encoding="utf-8"))["map"]
         self.province_2025 = {normalize(k).lower(): v for k, v in mapping.items()}
         self.province_2025[normalize("Thừa Thiên Huế").lower()] = mapping["Huế"]
+        self._load_2025()
         self.by_fold: dict[tuple[str, ...], list[Unit]] = {}
         for unit in self.units.values():
             self._add(unit.name, unit)
-        for alias, code in _ALIASES.items():
-            self._add(alias, self.units[code])
+        for alias, codes in _ALIASES.items():
+            for code in codes:
+                self._add(alias, self.units[code])
         self.max_len = max(len(key) for key in self.by_fold)
+
+    def _load_2025(self) -> None:
+        """The 2025 units, their predecessors and the old units' successors."""
+        old_provinces = [u for u in self.units.values() if u.level == "p"]
+        # Each 2025 province bears the name of one 2022 province (Huế: Thừa Thiên Huế).
+        self.same_province: dict[str, Unit] = {}
+        new_province_names: dict[str, str] = {}
+        for code, _, level, _, name in _read_tsv("units_2025.tsv"):
+            if level != "p":
+                continue
+            new_province_names[code] = name
+            same = [u for u in old_provinces if self.province_2025_of_name(u.name) == name]
+            self.same_province[name] = next(
+                (u for u in same if u.name == name),
+                next(u for u in same if u.name.endswith(name)))
+        self.code_2025: dict[str, str] = {}
+        for code, parent, level, type_, name in _read_tsv("units_2025.tsv"):
+            if level == "c":
+                province = self.same_province[new_province_names[parent]]
+                self.units[f"n{code}"] = Unit(f"n{code}", province.code, "c", type_, name, 2025)
+                self.code_2025[f"n{code}"] = code
+        # old unit -> [(new unit, split)], new unit -> old units
+        self.successors: dict[str, list[tuple[str, bool]]] = {}
+        predecessors: dict[str, list[str]] = {}
+        for level, old, new, split, _ in _read_tsv("map_2022_2025.tsv"):
+            old_key, new_key = f"{level}{old}", f"n{new}"
+            self.successors.setdefault(old_key, []).append((new_key, split == "1"))
+            predecessors.setdefault(new_key, []).append(old_key)
+        # what a 2025 unit was part of before (old districts and provinces), and the 2022
+        # unit its record names: the old province, the old district when it came from one,
+        # the old commune of the same name in it
+        self.old_parents: dict[str, frozenset[str]] = {}
+        self.back: dict[str, Unit] = {}
+        for new_key, olds in predecessors.items():
+            parents: set[str] = set()
+            provinces: Counter[str] = Counter()
+            districts: set[str] = set()
+            for old in olds:
+                chain = self.chain(self.units[old])[1:] if old[0] == "c" else \
+                    [self.units[old], *self.chain(self.units[old])[1:]]
+                parents.update(u.code for u in chain)
+                provinces[chain[-1].code] += 1
+                districts.add(chain[0].code)
+            self.old_parents[new_key] = frozenset(parents)
+            back = self.units[provinces.most_common(1)[0][0]]
+            if len(districts) == 1:
+                back = self.units[districts.pop()]
+                name = _exact_name_key(self.units[new_key].name)
+                same = [self.units[o] for o in olds
+                        if o[0] == "c" and _exact_name_key(self.units[o].name) == name]
+                if len(same) == 1:
+                    back = same[0]
+            self.back[new_key] = back
+        # a 2022 district that became one 2025 unit (island districts, Phú Quốc)
+        targets: dict[str, set[str]] = {}
+        for old, succ in self.successors.items():
+            unit = self.units[old]
+            district = unit.code if unit.level == "d" else unit.parent
+            for new, split in succ:
+                targets.setdefault(district, set()).add(new if not split else "")
+        self.district_successor = {d: next(iter(t)) for d, t in targets.items()
+                                   if len(t) == 1 and "" not in t}
+
+    def province_2025_of_name(self, name: str) -> str | None:
+        return self.province_2025.get(normalize(name).lower())
 
     def _add(self, name: str, unit: Unit) -> None:
         key = tuple(_keys(tok)[1] for tok in _TOKEN_RE.findall(name))
@@ -89,29 +180,63 @@ class Gazetteer:
         if unit not in units:
             units.append(unit)
 
-    def exact_key(self, unit: Unit) -> tuple[str, ...]:
-        return _exact_name_key(unit.name)
-
     def parent(self, unit: Unit) -> Unit | None:
         return self.units.get(unit.parent) if unit.parent else None
 
     def chain(self, unit: Unit) -> list[Unit]:
-        """The unit and its ancestors, commune first."""
+        """The unit and its ancestors, commune first (a 2025 unit: its 2025 province)."""
         out = [unit]
         while (parent := self.parent(out[-1])) is not None:
             out.append(parent)
         return out
 
-    def locality(self, unit: Unit, role: str) -> Locality:
-        names = {u.level: u.name for u in self.chain(unit)}
-        province = names["p"]
+    def ancestors(self, unit: Unit) -> frozenset[str]:
+        """Codes of the units containing this one, the 2022 ones a 2025 unit came from too."""
+        codes = self._ancestors.get(unit.code)
+        if codes is None:
+            codes = frozenset(u.code for u in self.chain(unit)[1:])
+            codes = self._ancestors[unit.code] = codes | self.old_parents.get(unit.code,
+                                                                             frozenset())
+        return codes
+
+    def record_ancestors(self, unit: Unit) -> frozenset[str]:
+        """Codes of the units a unit's record names above it (see `locality`)."""
+        back = self.back.get(unit.code)
+        if back is None:
+            return frozenset(u.code for u in self.chain(unit)[1:])
+        return frozenset(u.code for u in self.chain(back))
+
+    def new_province(self, unit: Unit) -> str | None:
+        """The 2025 province a unit is (or was) in."""
+        return self.province_2025_of_name(self.chain(unit)[-1].name)
+
+    def locality(self, unit: Unit, role: str, successor: str | None = None) -> Locality:
+        """The record of a unit; `successor` is the 2025 unit an old one is known to be in."""
+        if unit.gen == 2025:
+            names = {u.level: u.name for u in self.chain(self.back.get(unit.code, unit))}
+            new: Unit | None = unit
+        else:
+            names = {u.level: u.name for u in self.chain(unit)}
+            new = self.units.get(successor) if successor else None
         return Locality(
-            province=province,
+            province=names["p"],
             district=names.get("d"),
             commune=names.get("c"),
-            province_2025=self.province_2025.get(normalize(province).lower()),
+            province_2025=self.province_2025_of_name(names["p"]),
             role=role,
+            commune_2025=new.name if new else None,
+            code_2025=self.code_2025[new.code] if new else None,
         )
+
+    def successor(self, unit: Unit, named: set[str]) -> str | None:
+        """The one 2025 unit an old unit went into; for a split one, the part the text names."""
+        if unit.level == "d":
+            return self.district_successor.get(unit.code)
+        succ = self.successors.get(unit.code, [])
+        if len(succ) == 1 and not succ[0][1]:
+            return succ[0][0]
+        parts = [code for code, _ in succ if code in named]
+        return parts[0] if len(parts) == 1 else None
 
 
 @cache
@@ -121,23 +246,25 @@ def _exact_name_key(name: str) -> tuple[str, ...]:
 
 _TOKEN_RE = re.compile(r"[^\W_]+")
 
-# Other spellings of provinces people write (code of the unit they mean).
-_ALIASES = {
-    "HCM": "p79",
-    "TPHCM": "p79",
-    "Sài Gòn": "p79",
-    "Đắc Lắc": "p66",
-    "Daklak": "p66",
-    "Đắk Lăk": "p66",
-    "Đắc Nông": "p67",
-    "Daknong": "p67",
-    "Kontum": "p62",
-    "Thừa Thiên - Huế": "p46",
-    "TT-Huế": "p46",
-    "Huế": "d474",
-    "Bà Rịa Vũng Tàu": "p77",
-    "BR-VT": "p77",
+# Other spellings of units people write (codes of the units they may mean).
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "HCM": ("p79",),
+    "TPHCM": ("p79",),
+    "Sài Gòn": ("p79",),
+    "Đắc Lắc": ("p66",),
+    "Daklak": ("p66",),
+    "Đắk Lăk": ("p66",),
+    "Đắc Nông": ("p67",),
+    "Daknong": ("p67",),
+    "Kontum": ("p62",),
+    "Thừa Thiên - Huế": ("p46",),
+    "TT-Huế": ("p46",),
+    "Huế": ("d474",),  # the city: a district in 2022, the province since (_filter_generations)
+    "Bà Rịa Vũng Tàu": ("p77",),
+    "BR-VT": ("p77",),
 }
+# Abbreviations that name a place in one word (other one-word names are mostly people).
+_ONE_WORD_NAMES = frozenset({"TPHCM", "HCM", "TpHCM"})
 
 
 @lru_cache(maxsize=1)
@@ -162,6 +289,7 @@ _UNIT_WORDS: dict[tuple[str, ...], tuple[str, frozenset[str], str]] = {
     ("xa",): ("c", frozenset({"xa"}), "xã"),
     ("phuong",): ("c", frozenset({"phuong"}), "phường"),
     ("thi", "tran"): ("c", frozenset({"thi-tran"}), "thị trấn"),
+    ("dac", "khu"): ("c", frozenset({"dac-khu"}), "đặc khu"),
 }
 _UNIT_WORDS_WRITTEN = {
     key: " ".join(_keys(w)[0] for w in value[2].split()) for key, value in _UNIT_WORDS.items()
@@ -182,7 +310,7 @@ _NON_PLACE_BEFORE = frozenset(
     tác giả|nhà thơ|nhà văn|cầu thủ|vận động viên|học sinh|sinh viên|bị can|bị cáo|
     đối tượng|nạn nhân|tuyến|quốc lộ|tỉnh lộ|đập|hồ|sông|núi|đèo|bến|cảng|ga|sân bay|
     nhà máy|xí nghiệp|hợp tác xã|htx|siêu thị|cầu vượt|ngã tư|ngã ba|ngã sáu|vòng xoay|
-    nút giao|hầm|bùng binh""".replace("\n", "").split("|")
+    nút giao|hầm|bùng binh|vườn quốc gia|vqg""".replace("\n", "").split("|")
 )
 _NON_PLACE_BEFORE = frozenset(
     " ".join(_keys(x)[0] for x in w.split()) for w in _NON_PLACE_BEFORE if w.strip()
@@ -198,9 +326,35 @@ _SURNAMES = frozenset(
     công thế đình bá trọng quốc""".split()
 )
 _SURNAMES = frozenset(_keys(name)[0] for name in _SURNAMES)
+# Capitalised words that may stand right before a place name without making it part of a
+# longer proper name ("UBND Hà Nội", "Tại Đà Nẵng"); other capitalised words do ("Thép
+# Xanh Nam Định", "Đông Á Thanh Hóa" are football clubs).
+_BEFORE_PLACE_OK = frozenset(
+    "ubnd hđnd mttq tand vksnd ca csgt ubmttq đbqh bch tỉnh thành huyện tại ở từ về đến "
+    "và với của cho trên ngoài tp tphcm".split()
+)
 # Province names that are also people's names: need their unit word.
 _PERSON_PROVINCES = frozenset({("hồ", "chí", "minh")})
 _SENTENCE_END = re.compile(r"[.!?:;\n]\s*$|^\s*$")
+# "… (cũ)", "huyện Đức Trọng cũ": the name of a unit before 2025
+_OLD_AFTER = re.compile(r"\s*\(?\s*cũ\b")
+# A place followed by another country is that country's place ("tỉnh Hà Nam, Trung Quốc").
+# (not Mỹ, Đức, Anh…: also people's names)
+_COUNTRIES = (
+    "Trung Quốc|Lào|Campuchia|Thái Lan|Myanmar|Hàn Quốc|Triều Tiên|Nhật Bản|Đài Loan|Hoa Kỳ|"
+    "Ấn Độ|Indonesia|Malaysia|Philippines|Singapore|Ukraine"
+)
+_FOREIGN_AFTER = re.compile(rf"\s*(?:,|\(|-|–|thuộc|của)\s*(?:nước\s+)?(?:{_COUNTRIES})\b"
+                            r"(?![ \t]+[A-ZĐÂĂÊÔƠƯÁÀẢÃẠÉÈẺẼẸÍÌỈĨỊÓÒỎÕỌÚÙỦŨỤÝỲỶỸỴ])")
+# (not "xã Yên Hồ, Đức Thọ" nor "huyện Bảo Thắng, Lào Cai": a capital after it continues a name)
+# Chinese provinces whose Sino-Vietnamese names are also Vietnamese units.
+_CHINESE_PROVINCES = frozenset(
+    _exact_name_key(n) for n in "Hà Nam|Hà Bắc|Sơn Tây|Sơn Đông|Hải Nam|Thanh Hải|Giang Tây|"
+    "Quảng Tây|Quảng Đông|Vân Nam|Phúc Kiến|An Huy|Cát Lâm|Hồ Nam|Hồ Bắc".split("|")
+)
+_CREDIT_BEFORE = re.compile(r"(?:Ảnh|Video|Clip|Đồ họa|Theo)\s*:\s*$")
+_STREET_WORDS = ("đường", "phố", "đại lộ", "tuyến", "giao lộ", "ngã tư", "ngã ba", "ngã sáu")
+_CHINA = re.compile(r"\bTrung Quốc\b|\bBắc Kinh\b|\bTQ\b")
 
 
 class _Token:
@@ -297,8 +451,6 @@ class _Matcher:
                 continue
             if not allow_digits and any(t.text[0].isdigit() for t in span):
                 continue
-            if not units:
-                continue
             units = self._accent_filter(span, units)
             if units:
                 out.append((i + length, units))
@@ -314,8 +466,8 @@ class _Matcher:
 
     def _alias_exact(self, unit: Unit, written: tuple[str, ...]) -> bool:
         return any(
-            code == unit.code and _exact_name_key(alias) == written
-            for alias, code in _ALIASES.items()
+            unit.code in codes and _exact_name_key(alias) == written
+            for alias, codes in _ALIASES.items()
         )
 
     def mentions(self) -> list[_Mention]:
@@ -401,18 +553,21 @@ class _Matcher:
             return None
         end, units = names[0]
         span = toks[i:end]
-        if len(span) == 1 and not any(u.code == "d474" for u in units):
+        one_word = len(span) == 1 and tok.text in _ONE_WORD_NAMES
+        if len(span) == 1 and not one_word and not any(u.code == "d474" for u in units):
             return None  # one-syllable bare names are mostly people (Vinh, Hà)
         if tuple(t.exact for t in span) in _PERSON_PROVINCES:
             return None
-        # part of a longer proper name: a person (Lê Xuân Huy) or an organisation
-        if i > 0 and _space_only(self.text, toks[i - 1], tok) and toks[i - 1].upper and (
-            toks[i - 1].exact in _SURNAMES or toks[i - 1].text.isupper()
-        ):
-            return None
+        if i > 0 and _space_only(self.text, toks[i - 1], tok) and toks[i - 1].upper and \
+                not self._before_place_ok(i - 1):
+            return None  # part of a longer proper name: a person, a club, an organisation
         if end < len(toks) and _space_only(self.text, toks[end - 1], toks[end]) and \
                 toks[end].upper and not toks[end].text.isdigit():
             return None
+        if self._in_street_list(i):
+            return None
+        if _CREDIT_BEFORE.search(self.text, max(0, tok.start - 12), tok.start):
+            return None  # "Ảnh: Hải Dương": a photographer
         words = [t.exact for t in toks[max(0, i - 3):i]]
         if words and self.text[toks[i - 1].end:tok.start].isspace():
             for n in (1, 2, 3):
@@ -431,40 +586,138 @@ class _Matcher:
             return None  # "Công ty đấu giá hợp danh Hồng Lĩnh": a company's name
         return _Mention(tok.start, span[-1].end, list(units), True, tok.start)
 
+    def _in_street_list(self, i: int) -> bool:
+        """`đường Nguyễn Huệ, Đồng Khởi, Hai Bà Trưng`: names listed after a street word."""
+        clause = re.split(r"[.;:()\n]", self.text[max(0, self.tokens[i].start - 200):
+                                                 self.tokens[i].start])[-1]
+        items = re.split(r",\s*(?:và\s+)?|\s+và\s+", clause)
+        if len(items) < 2 or items[-1].strip():
+            return False
+        for item in reversed(items[:-1]):
+            words = item.split()
+            n = len(words)
+            while n > 0 and (words[n - 1][0].isupper() or words[n - 1][0].isdigit()):
+                n -= 1  # words[n:] is the name part of the item
+            if n == len(words):
+                return False
+            if n and normalize(" ".join(words[max(0, n - 2):n])).lower().endswith(
+                    _STREET_WORDS):
+                return True
+            if n:
+                return False
+        return False
+
+    def _before_place_ok(self, k: int) -> bool:
+        """Whether capitalised token k, right before a bare name, leaves the name a place.
+
+        It does when it starts a sentence, or is an office's acronym or a word
+        such as "Tại"; a surname, another acronym or any other capitalised word
+        makes the name part of a longer one (Lê Xuân Huy, VNPT Hà Nội, Thép
+        Xanh Nam Định).
+        """
+        tok = self.tokens[k]
+        if tok.exact in _SURNAMES:
+            return False
+        if tok.exact in _BEFORE_PLACE_OK:
+            return True
+        if tok.text.isupper():
+            return False
+        return bool(_SENTENCE_END.search(self.text[max(0, tok.start - 3):tok.start]))
+
 
 _LEVEL_RANK = {"c": 0, "d": 1, "p": 2}
 
 
-def _constrain_by_adjacent_parent(mentions: list[_Mention], gaz: Gazetteer, text: str) -> None:
+def _contains(gaz: Gazetteer, parents: list[Unit], unit: Unit, by_2025: bool) -> bool:
+    """Whether one of `parents` holds `unit`: in 2022, in 2025, or as the old unit it came from."""
+    codes = {p.code for p in parents}
+    if codes & gaz.ancestors(unit):
+        return True
+    if by_2025:
+        provinces = {gaz.new_province(p) for p in parents if p.level == "p"}
+        return gaz.new_province(unit) in provinces
+    return False
+
+
+def _constrain_by_adjacent_parent(mentions: list[_Mention], gaz: Gazetteer, text: str,
+                                  by_2025: bool) -> None:
     """`xã Cẩm Nam, huyện Cẩm Xuyên` / `huyện Bình Lục (Hà Nam)`: the parent named
     right after a unit must contain it; a unit the parent cannot hold is dropped."""
     for m, n in zip(mentions, mentions[1:], strict=False):
         if not m.candidates or not n.candidates:
             continue
-        if not re.fullmatch(r"\s*[,(–-]?\s*", text[m.end:n.lead]):
+        if not re.fullmatch(r"\s*[,(–-]?\s*(?:cũ\s*,?\s*)?", text[m.end:n.lead]):
             continue
         top = max(_LEVEL_RANK[u.level] for u in m.candidates)
         if min(_LEVEL_RANK[u.level] for u in n.candidates) <= top:
             continue
-        parents = {u.code for u in n.candidates}
-        m.candidates = [u for u in m.candidates
-                        if parents & {c.code for c in gaz.chain(u)}]
+        # units the parent held in 2022 first; else those in its 2025 province
+        m.candidates = [u for u in m.candidates if _contains(gaz, n.candidates, u, False)] or \
+            [u for u in m.candidates if by_2025 and _contains(gaz, n.candidates, u, True)]
 
 
-def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str) -> None:
+def _filter_generations(mentions: list[_Mention], gaz: Gazetteer, text: str,
+                        era: int | None) -> None:
+    """Keep the candidates of the generation the text can mean.
+
+    "(cũ)" after a name: the old unit only. Before July 2025: no 2025 unit.
+    Since then a name both generations have means the 2025 unit, unless the
+    name is marked old; "TP Huế" is the province-level city.
+    """
+    for m in mentions:
+        old = _OLD_AFTER.match(text, m.end) is not None
+        if old or era == 2022:
+            kept = [u for u in m.candidates if u.gen == 2022]
+        elif era == 2025:
+            # "TP Huế", "ở Huế": since 2025 the province-level city, not the old district
+            kept = [gaz.units["p46"] if u.code == "d474" else u for u in m.candidates]
+            if not m.bare:
+                kept = [u for u in kept if u.gen == 2025 or u.level == "p"] or kept
+        else:
+            # undated: a name of 2022 means the 2022 unit; a bare name of a 2025 unit is
+            # something else ("Vũng Áng" port)
+            old_units = [u for u in m.candidates if u.gen == 2022]
+            kept = old_units if old_units or m.bare else m.candidates
+        if kept != m.candidates:
+            m.candidates = kept
+            m.preferred = [u for u in m.preferred or [] if u in kept] or kept
+
+
+def _drop_foreign(mentions: list[_Mention], text: str, era: int | None) -> list[_Mention]:
+    """Places of other countries: "tỉnh Hà Nam, Trung Quốc", or a Chinese province's
+    name in a text about China after Vietnam's own province of that name was merged."""
+    china = era == 2025 and _CHINA.search(text) is not None
+    out = []
+    for m in mentions:
+        if _FOREIGN_AFTER.match(text, m.end):
+            continue
+        if china and _exact_name_key(text[m.start:m.end]) in _CHINESE_PROVINCES and \
+                not _OLD_AFTER.match(text, m.end):
+            continue
+        out.append(m)
+    return out
+
+
+def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str, era: int | None) -> None:
     """Give each mention one unit where the text allows, else leave it unresolved.
 
     Anchors are units named unambiguously; an ambiguous name takes the one
-    candidate under an anchored district, else under an anchored province.
-    Bare names prefer provinces, then districts; a bare commune needs its
-    district named in the article.
+    candidate under an anchored district, else under an anchored province
+    (a 2022 one, or since 2025 a 2025 one). Bare names prefer provinces, then
+    districts; a bare commune needs its district named in the article. Ties
+    between the two generations go to the one of the article's time.
     """
-    _constrain_by_adjacent_parent(mentions, gaz, text)
+    by_2025 = era != 2022
+    _constrain_by_adjacent_parent(mentions, gaz, text, by_2025)
     anchors: set[str] = set()
+    new_provinces: set[str] = set()
+    newer = 1 if era == 2025 else 0
 
     def anchor(unit: Unit) -> None:
-        for u in gaz.chain(unit):
-            anchors.add(u.code)
+        anchors.add(unit.code)
+        anchors.update(gaz.ancestors(unit))
+        if era == 2025:
+            new_provinces.add(gaz.new_province(unit) or "")
 
     for m in mentions:
         if m.bare:
@@ -479,6 +732,10 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str) -> None:
         if len(m.preferred) == 1 and m.preferred[0].level != "c":
             m.resolved = m.preferred[0]
             anchor(m.resolved)
+    named = Counter(gaz.new_province(m.resolved) for m in mentions if m.resolved is not None)
+    ranked = named.most_common(2)
+    main_province = ranked[0][0] if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]) \
+        else None
     changed = True
     while changed:
         changed = False
@@ -487,19 +744,27 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str) -> None:
                 continue
             scored: list[tuple[int, Unit]] = []
             for u in m.candidates:
+                ancestors = gaz.ancestors(u)
                 chain = gaz.chain(u)
                 if u.code in anchors:
+                    score = 6
+                elif any(a.startswith("d") for a in ancestors & anchors):
+                    score = 4
+                elif chain[-1].code in anchors and not m.bare and u.gen == 2022:
                     score = 3
-                elif len(chain) > 1 and chain[1].code in anchors and chain[1].level == "d":
+                elif not m.bare and (ancestors & anchors or (
+                        era == 2025 and gaz.new_province(u) in new_provinces)):
                     score = 2
-                elif chain[-1].code in anchors and not m.bare:
-                    score = 1
                 else:
                     score = 0
-                scored.append((2 * score + (u in m.preferred), u))
+                generation = newer if u.gen == 2025 else 1 - newer
+                scored.append((4 * score + 2 * (u in m.preferred) + generation, u))
             best = max((s for s, _ in scored), default=0)
             top = [u for s, u in scored if s == best]
-            if best > 1 and len(top) == 1:
+            if len(top) > 1 and era == 2025 and best // 4 == 2 and main_province:
+                # a 2025 province named more than the others decides between its units
+                top = [u for u in top if gaz.new_province(u) == main_province] or top
+            if best > 3 and len(top) == 1:
                 m.resolved = top[0]
                 anchor(top[0])
                 changed = True
@@ -511,43 +776,61 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str) -> None:
             # a commune unique by name, unless the article is plainly about other provinces
             if len(m.preferred) == 1 and (
                 not provinces or gaz.chain(m.preferred[0])[-1].code in provinces
+                or gaz.ancestors(m.preferred[0]) & provinces
             ):
                 m.resolved = m.preferred[0]
             continue
         higher = [u for u in m.candidates if u.level in "pd"]
+        # a 2025 unit named after the old district it was carved from is that district's area
         if len(higher) == 1 and all(
-            u.level == "c" and not (set(c.code for c in gaz.chain(u)) & anchors)
+            u.level == "c" and not (gaz.ancestors(u) & anchors)
             for u in m.candidates if u is not higher[0]
+            and not (u.gen == 2025 and higher[0].code in gaz.ancestors(u))
         ):
             m.resolved = higher[0]
 
 
+def article_era(date: str | None) -> int | None:
+    """2025 for an article dated since the reorganisation, 2022 before it, None undated."""
+    if not date:
+        return None
+    return 2025 if date >= REORGANISATION_DATE else 2022
+
+
 def find_localities(text: str, subject_spans: list[tuple[int, int]] | None = None,
-                    title_span: tuple[int, int] | None = None) -> list[Locality]:
+                    title_span: tuple[int, int] | None = None,
+                    date: str | None = None) -> list[Locality]:
     """Localities named in `text`; those in the title (or else the lead) get role subject.
 
     `title_span` and `subject_spans` are character ranges of `text`: the
     title, and the lead. When the title names places, lead places count as
     subject only when they are the title's places, their parents or children.
+    `date` (ISO) is the article's: it decides between the 2022 and the 2025
+    unit of a name both generations have.
     """
     gaz = gazetteer()
+    era = article_era(date)
     mentions = _Matcher(text, gaz).mentions()
-    _resolve(mentions, gaz, text)
+    mentions = _drop_foreign(mentions, text, era)
+    _filter_generations(mentions, gaz, text, era)
+    _resolve(mentions, gaz, text, era)
     resolved = [m for m in mentions if m.resolved is not None]
 
     def inside(m: _Mention, span: tuple[int, int] | None) -> bool:
         return span is not None and span[0] <= m.start and m.end <= span[1]
 
+    def related(code: str) -> set[str]:
+        return {code} | gaz.ancestors(gaz.units[code])
+
     title_units = {m.resolved.code for m in resolved if inside(m, title_span)}  # type: ignore[union-attr]
     lead_units = {m.resolved.code for m in resolved  # type: ignore[union-attr]
                   if any(inside(m, s) for s in subject_spans or [])}
     if title_units:
-        related = set()
+        around = set()
         for code in title_units:
-            related |= {u.code for u in gaz.chain(gaz.units[code])}
+            around |= related(code)
         subject = title_units | {
-            code for code in lead_units
-            if code in related or related & {u.code for u in gaz.chain(gaz.units[code])}
+            code for code in lead_units if code in around or around & related(code)
         }
     else:
         subject = lead_units
@@ -555,17 +838,60 @@ def find_localities(text: str, subject_spans: list[tuple[int, int]] | None = Non
     order: dict[str, int] = {}
     for m in resolved:
         order.setdefault(m.resolved.code, m.start)  # type: ignore[union-attr]
+    named_2025 = {code for code in order if gaz.units[code].gen == 2025}
+    successor = {code: gaz.successor(gaz.units[code], named_2025)
+                 for code in order if gaz.units[code].gen == 2022}
     role = {code: ("subject" if code in subject else "mentioned") for code in order}
     rank = {"subject": 1, "mentioned": 0}
+
+    def carries(other: str, code: str) -> bool:
+        """Whether the record of `other` says all that the record of `code` would."""
+        unit = gaz.units[code]
+        if code in gaz.record_ancestors(gaz.units[other]) or code == successor.get(other):
+            return True
+        # since 2025 "tỉnh Ninh Bình" is the 2025 province, which a unit's record names
+        return era == 2025 and unit.level == "p" and \
+            gaz.same_province.get(gaz.new_province(unit) or "") == unit and \
+            gaz.new_province(gaz.units[other]) == gaz.new_province(unit)
+
     keep = []
     for code in order:
-        # an ancestor adds nothing when a descendant carries it with the same or a better role
+        # an ancestor adds nothing when a descendant carries it with the same or a better
+        # role; nor does a 2025 unit that an old unit's record already names
         covered = any(
-            other != code and code in {u.code for u in gaz.chain(gaz.units[other])[1:]}
-            and rank[role[other]] >= rank[role[code]]
+            other != code and rank[role[other]] >= rank[role[code]] and carries(other, code)
             for other in order
         )
         if not covered:
             keep.append(code)
     keep.sort(key=lambda c: (-rank[role[c]], order[c]))
-    return [gaz.locality(gaz.units[code], role[code]) for code in keep]
+    return [gaz.locality(gaz.units[code], role[code], successor.get(code)) for code in keep]
+
+
+def story_end(text: str) -> int:
+    """Where the article's own text ends: before the teaser some pages append.
+
+    24h bodies end with a sentence about another story, then "Nguồn: [Link
+    nguồn]": that sentence's places are not the article's. Returns len(text)
+    when there is no such tail.
+    """
+    marker = _TEASER_MARKER.search(text)
+    if marker is None:
+        return len(text)
+    before = text[:marker.start()].rstrip()
+    starts = sentence_starts(before)
+    if len(starts) < 2 or _OWN_LAST_LINE.match(before, starts[-1]):
+        return marker.start()
+    return starts[-1]
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Offsets where the sentences of a paragraph start (the first is 0)."""
+    return [0] + [m.end() for m in _SENTENCE_BREAK.finditer(text)
+                  if text[m.end()].isupper() or text[m.end()] in "\"“"]
+
+
+# Last sentences that belong to the article (an advertiser's address), not a teaser.
+_OWN_LAST_LINE = re.compile(r"Địa chỉ|Hotline|Liên hệ|Website", re.IGNORECASE)
+_TEASER_MARKER = re.compile(r"\s*(?:Nguồn:\s*\[Link nguồn\]\s*)+$")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…”\"])\s+(?=\S)")

@@ -172,7 +172,8 @@ def test_cli_extract_json_prints_all_samples():
                           "directives"}
     assert first["localities"] == [{"province": "Hà Nam", "district": "Bình Lục",
                                     "commune": None, "province_2025": "Ninh Bình",
-                                    "role": "subject"}]
+                                    "role": "subject", "commune_2025": None,
+                                    "code_2025": None}]
     kl21 = first["directives"][1]
     assert kl21["title"].startswith("Đẩy mạnh xây dựng, chỉnh đốn Đảng")
     assert {k: v for k, v in kl21.items() if k != "title"} == {
