@@ -24,11 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from indexer import segment as segment_module  # noqa: E402
-from indexer.analysis import (  # noqa: E402
-    folded_syllables_analyzer,
-    folded_words_analyzer,
-    words_analyzer,
-)
+from indexer.analysis import analyzer  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "vietnews" / "vietnews_valtest.jsonl.xz"
 
@@ -51,13 +47,13 @@ def use_tagger(name: str) -> None:
     segment_module.segment.cache_clear()
 
 
-def analyzer_run(analyzer_factory: Callable, tagger: str) -> Callable[[list[str]], None]:
-    analyzer = analyzer_factory()
+def analyzer_run(view: str, tagger: str) -> Callable[[list[str]], None]:
+    analyze = analyzer(view)
 
     def run(texts: list[str]) -> None:
         use_tagger(tagger)
         for text in texts:
-            for _ in analyzer(text, positions=True, chars=True):
+            for _ in analyze(text, positions=True, chars=True):
                 pass
 
     return run
@@ -66,10 +62,10 @@ def analyzer_run(analyzer_factory: Callable, tagger: str) -> Callable[[list[str]
 def all_fields_run(texts: list[str]) -> None:
     """What indexing one text costs: the three analyzers share one segmentation."""
     use_tagger("crfseg")
-    analyzers = [words_analyzer(), folded_words_analyzer(), folded_syllables_analyzer()]
+    analyzers = [analyzer(view) for view in ("words", "folded_words", "folded_syllables")]
     for text in texts:
-        for analyzer in analyzers:
-            for _ in analyzer(text, positions=True, chars=True):
+        for analyze in analyzers:
+            for _ in analyze(text, positions=True, chars=True):
                 pass
 
 
@@ -93,10 +89,10 @@ def main() -> None:
         methods["crfseg.tokenize (same output)"] = lambda ts: [crfseg.tokenize(t) for t in ts]
     except ImportError:
         pass
-    methods["words analyzer (pyvi tagger)"] = analyzer_run(words_analyzer, "pyvi")
-    methods["words analyzer"] = analyzer_run(words_analyzer, "crfseg")
-    methods["folded words analyzer"] = analyzer_run(folded_words_analyzer, "crfseg")
-    methods["folded syllables analyzer"] = analyzer_run(folded_syllables_analyzer, "crfseg")
+    methods["words analyzer (pyvi tagger)"] = analyzer_run("words", "pyvi")
+    methods["words analyzer"] = analyzer_run("words", "crfseg")
+    methods["folded words analyzer"] = analyzer_run("folded_words", "crfseg")
+    methods["folded syllables analyzer"] = analyzer_run("folded_syllables", "crfseg")
     methods["all three fields, one segmentation"] = all_fields_run
 
     best = {name: float("inf") for name in methods}

@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 from whoosh import query as wq  # noqa: E402
 from whoosh import sorting  # noqa: E402
 
-from indexer.normalize import normalize, strip_diacritics  # noqa: E402
+from indexer.normalize import fold  # noqa: E402
 from indexer.schema import FACETS  # noqa: E402
 from webapp.query import parse  # noqa: E402
 from webapp.search import SearchEngine  # noqa: E402
@@ -42,7 +42,7 @@ def query_mix(engine: SearchEngine) -> list[tuple[str, dict]]:
     mix: list[tuple[str, dict]] = []
     for q in base:
         mix.append((q, {}))
-        mix.append((strip_diacritics(normalize(q)), {}))
+        mix.append((fold(q, keep_case=True), {}))
         words = q.split()
         if len(words) >= 2:
             mix.append((f'"{words[0]} {words[1]}"', {}))
@@ -54,7 +54,7 @@ def query_mix(engine: SearchEngine) -> list[tuple[str, dict]]:
         if not chosen:
             break
         name = list(chosen)[i % len(chosen)]
-        filtered.append((strip_diacritics(normalize(q)) if i % 2 else q, {name: chosen[name]}))
+        filtered.append((fold(q, keep_case=True) if i % 2 else q, {name: chosen[name]}))
     return mix + filtered
 
 

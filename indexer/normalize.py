@@ -175,21 +175,30 @@ def _build_fold_table() -> dict[int, str]:
 
 
 _FOLD_TABLE = _build_fold_table()
+# Punctuation unified and letters folded in one pass: text that comes out ASCII
+# is folded already (tone placement and NFC cannot change an ASCII result).
+_QUICK_FOLD_TABLE = {**_PUNCT_TABLE, **_FOLD_TABLE}
 
 
+def fold(text: str, *, keep_case: bool = False) -> str:
+    """The accent-free matching form of `text`: `Đảng` → `dang`.
+
+    Normalised first, then diacritics removed (đ→d; other scripts
+    transliterated), then lowercased unless `keep_case` (`Hà Nội` → `Ha Noi`,
+    a user typing without marks).
+    """
+    quick = text.translate(_QUICK_FOLD_TABLE)
+    if not quick.isascii():
+        folded = normalize(text).translate(_FOLD_TABLE)
+        quick = folded if folded.isascii() else unidecode(unicodedata.normalize("NFC", folded))
+    return quick if keep_case else lower(quick)
+
+
+#: The name webapp/search.py and bench/relevance.py import: `fold` keeping case.
 def strip_diacritics(text: str) -> str:
-    """Remove diacritics (đ→d) from already normalised text, keeping case."""
-    folded = text.translate(_FOLD_TABLE)
-    if folded.isascii():
-        return folded
-    return unidecode(unicodedata.normalize("NFC", folded))
-
-
-def fold(text: str) -> str:
-    """The accent-free, lowercase matching form: `Đảng` → `dang`."""
-    return lower(strip_diacritics(normalize(text)))
+    return fold(text, keep_case=True)
 
 
 def is_folded(text: str) -> bool:
-    """True when `text` carries no Vietnamese diacritics (an accent-free query)."""
-    return strip_diacritics(text) == text
+    """True when normalised `text` carries no Vietnamese diacritics (an accent-free query)."""
+    return fold(text, keep_case=True) == text

@@ -18,75 +18,46 @@ from typing import Any
 
 from whoosh import columns, fields
 
-from .analysis import folded_syllables_analyzer, folded_words_analyzer, words_analyzer
+from . import analysis
 from .article import Article
-from .normalize import lower, strip_diacritics
 from .segment import segment
 
 FACETS = ("province", "district", "commune", "province_2025", "directive", "year")
 FACET_SEP = "\x1f"
-#: Bump when the schema or the analysis changes: the indexer then rebuilds.
-SCHEMA_VERSION = 2
-#: Separates the parts of the `index_state` column.
-STATE_SEP = "\x1f"
-
-
-_FORMS: dict[tuple[str, str], str] = {}
-
-
-def _form(view: str, text: str) -> str:
-    """The indexed term for a word or syllable, memoised (the vocabulary is small)."""
-    key = (view, text)
-    term = _FORMS.get(key)
-    if term is None:
-        term = lower(text) if view == "words" else strip_diacritics(lower(text))
-        if len(_FORMS) > 1_000_000:
-            _FORMS.clear()
-        _FORMS[key] = term
-    return term
+#: Bump when the schema, the analysis or the stored state changes: the indexer
+#: then rebuilds. 3: `index_state` is JSON (any character of an id or path).
+SCHEMA_VERSION = 3
 
 
 class VietnameseText(fields.TEXT):
-    """A TEXT field that indexes straight from `segment()`'s words.
+    """A TEXT field holding one view of the text (see analysis.py): "words", "folded_words"...
 
-    Indexing through the analyzer costs a generator per filter per token;
-    this produces the very same (term, frequency, weight, positions) postings
-    in one loop over the cached segmentation, which makes indexing about twice
-    as fast. Queries and highlighting still use `self.analyzer` (the
-    Whoosh-style composition in analysis.py); tests/test_index_schema.py checks
-    that both give identical postings. `view` names the analyzer: "words",
-    "folded_words" or "folded_syllables".
+    `index` writes `analysis.postings` straight away: the same (term,
+    frequency, weight, positions) as the view's Whoosh analyzer gives, in one
+    loop over the cached segmentation instead of a token stream
+    (tests/test_index_schema.py checks both agree).
     """
 
-    def __init__(self, analyzer: Any, view: str, **kwargs: Any) -> None:
-        super().__init__(analyzer=analyzer, **kwargs)
+    def __init__(self, view: str, **kwargs: Any) -> None:
+        super().__init__(analyzer=analysis.analyzer(view), **kwargs)
         self.view = view
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # The analyzer pickled with an index's schema may be an older one: the view decides.
+        self.__dict__.update(state)
+        self.analyzer = analysis.analyzer(self.view)
+
     def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
-        view = getattr(self, "view", None)
-        if not isinstance(value, str) or view is None or kwargs:
+        if not isinstance(value, str) or kwargs:
             yield from super().index(value, **kwargs)
             return
-        poses: dict[str, list[int]] = {}
-        if view == "folded_syllables":
-            pos = 0
-            for word in segment(value):
-                for syllable in word.syllables:
-                    poses.setdefault(_form(view, syllable.text), []).append(pos)
-                    pos += 1
-        else:
-            for pos, word in enumerate(segment(value)):
-                poses.setdefault(_form(view, word.text), []).append(pos)
         boost = self.format.field_boost
         encode = self.format.encode
-        for term, positions in poses.items():
+        for term, positions in analysis.postings(value, self.view).items():
             yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
 
 
 def build_schema() -> fields.Schema:
-    words = words_analyzer()
-    folded_words = folded_words_analyzer()
-    syllables = folded_syllables_analyzer()
     facet_fields = {
         name: fields.KEYWORD(stored=False, commas=True, lowercase=False, scorable=False)
         for name in FACETS
@@ -96,17 +67,17 @@ def build_schema() -> fields.Schema:
         id=fields.ID(stored=True, unique=True),
         source=fields.ID(stored=True),
         content_hash=fields.STORED(),
-        title=VietnameseText(words, "words", stored=True, field_boost=1.0),
-        title_f=VietnameseText(folded_words, "folded_words"),
-        title_s=VietnameseText(syllables, "folded_syllables"),
-        body=VietnameseText(words, "words", stored=True),
-        body_f=VietnameseText(folded_words, "folded_words"),
-        body_s=VietnameseText(syllables, "folded_syllables"),
+        title=VietnameseText("words", stored=True, field_boost=1.0),
+        title_f=VietnameseText("folded_words"),
+        title_s=VietnameseText("folded_syllables"),
+        body=VietnameseText("words", stored=True),
+        body_f=VietnameseText("folded_words"),
+        body_s=VietnameseText("folded_syllables"),
         body_spans=fields.STORED(),
         date=fields.ID(stored=True, sortable=True),
         author=fields.STORED(),
         record=fields.STORED(),  # JSON of localities, directives, summary
-        # The indexer's own bookkeeping, "id\x1fabsolute source path\x1fcontent hash":
+        # The indexer's own bookkeeping, JSON ["id", "absolute source path", "content hash"]:
         # a column so a run loads it for every document without reading stored fields,
         # committed in the same TOC generation as the documents it describes.
         index_state=fields.COLUMN(columns.VarBytesColumn()),
@@ -124,13 +95,29 @@ def index_schema_version(schema: fields.Schema) -> int | None:
     return getattr(schema, "vnsearch_version", None)
 
 
+class StateError(ValueError):
+    """An `index_state` value this version cannot read (damaged, or another format)."""
+
+
 def encode_state(article_id: str, path: str, hash_value: str) -> bytes:
-    return STATE_SEP.join((article_id, path, hash_value)).encode("utf-8")
+    """The `index_state` value: a JSON array, so no character of an id or path is special.
+
+    ASCII-escaped, so that a path that is not valid UTF-8 (kept by Python as
+    lone surrogates) round-trips too.
+    """
+    return json.dumps([article_id, path, hash_value], ensure_ascii=True).encode("ascii")
 
 
 def decode_state(value: bytes) -> tuple[str, str, str]:
     """(id, absolute source path, content hash) from an `index_state` column value."""
-    article_id, path, hash_value = value.decode("utf-8").split(STATE_SEP)
+    try:
+        parts = json.loads(value.decode("ascii"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise StateError(f"unreadable index state {value[:60]!r}") from err
+    if not (isinstance(parts, list) and len(parts) == 3
+            and all(isinstance(part, str) for part in parts)):
+        raise StateError(f"unexpected index state {value[:60]!r}")
+    article_id, path, hash_value = parts
     return article_id, path, hash_value
 
 

@@ -62,7 +62,12 @@ def get_tagger() -> Tagger:
     return crfseg.tag
 
 
-def canonical_code(code: str) -> str:
+def is_code(syllable: str) -> bool:
+    """True when `syllable` is a party or state document code (`21-KL/TW`, `123/QĐ-UBND`)."""
+    return syllable[:1].isdigit() and _CODE_RE.fullmatch(syllable) is not None
+
+
+def _canonical_code(code: str) -> str:
     """`21- kl/tw` → `21-KL/TW`: spaces removed, letters upper, number padded to 2."""
     compact = re.sub(r"\s+", "", code).upper()
     if "-" in compact.split("/")[0]:
@@ -102,23 +107,33 @@ def _joins(previous: str, current: str) -> bool:
     )
 
 
-@lru_cache(maxsize=16)
-def segment(text: str) -> tuple[Word, ...]:
-    """The words of `text`, punctuation dropped, with offsets into `text` itself.
+def syllables(text: str) -> list[Syllable]:
+    """The syllables and punctuation marks of `text`, with offsets into `text` itself.
 
-    Cached because one text is analysed for several fields (accented words,
-    folded words, folded syllables) in a row.
+    Normalised (NFC, canonical tone placement, plain punctuation, case kept);
+    a document code is one syllable in its canonical form, however written.
     """
     normalised, starts, ends = normalize_with_offsets(text)
     tokens = []
     for match in _SYLLABLE_RE.finditer(normalised):
         token = match.group()
-        if token[0].isdigit() and _CODE_RE.fullmatch(token):
-            token = canonical_code(token)
+        if is_code(token):
+            token = _canonical_code(token)
         if starts is None or ends is None:
             tokens.append(Syllable(token, match.start(), match.end()))
         else:
             tokens.append(Syllable(token, starts[match.start()], ends[match.end() - 1]))
+    return tokens
+
+
+@lru_cache(maxsize=16)
+def segment(text: str) -> tuple[Word, ...]:
+    """The words of `text`, punctuation dropped, with offsets into `text` itself.
+
+    Cached because one text is analysed for several views (accented words,
+    folded words, folded syllables) in a row.
+    """
+    tokens = syllables(text)
     tag = get_tagger()
     words: list[Word] = []
     for chunk in _chunks(tokens, text):

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from whoosh import index
 from whoosh.query import Phrase, Term
 
-from indexer.analysis import folded_syllables_analyzer, folded_words_analyzer, words_analyzer
+from indexer import analysis
+from indexer.analysis import SYLLABLE, VIEWS, View, accented, postings
 from indexer.article import Article
 from indexer.normalize import fold, is_folded, lower, normalize, normalize_with_offsets
 from indexer.schema import build_schema, document_fields
@@ -21,9 +22,9 @@ from indexer.segment import MAX_CHUNK, segment
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 SAMPLES = sorted(CORPUS.glob("*.txt"))
 
-WORDS = words_analyzer()
-FOLDED = folded_words_analyzer()
-SYLLABLES = folded_syllables_analyzer()
+WORDS = analysis.analyzer("words")
+FOLDED = analysis.analyzer("folded_words")
+SYLLABLES = analysis.analyzer("folded_syllables")
 
 
 def terms(analyzer, text: str) -> list[str]:
@@ -274,3 +275,49 @@ def test_pyvi_fallback_switch_gives_the_same_words(monkeypatch: pytest.MonkeyPat
         monkeypatch.delenv("VNSEARCH_SEGMENTER")
         segment_module.get_tagger.cache_clear()
         segment_module.segment.cache_clear()
+
+
+def test_each_view_turns_one_text_into_its_terms() -> None:
+    text = "Xây dựng Đảng theo 37- QĐ/TW"
+    views = {name: [(t.text, t.pos) for t in analysis.terms(text, name)] for name in VIEWS}
+    assert views == {
+        "words": [("xây_dựng", 0), ("đảng", 1), ("theo", 2), ("37-qđ/tw", 3)],
+        "folded_words": [("xay_dung", 0), ("dang", 1), ("theo", 2), ("37-qd/tw", 3)],
+        "folded_syllables": [("xay", 0), ("dung", 1), ("dang", 2), ("theo", 3),
+                             ("37-qd/tw", 4)],
+        "codes": [("37-qd/tw", 3)],
+    }
+    code = analysis.terms(text, "codes")[0]
+    assert text[code.start : code.end] == "37- QĐ/TW"
+    assert postings("Đảng, đảng và ĐẢNG", "words") == {"đảng": [0, 1, 3], "và": [2]}
+
+
+def test_a_view_added_to_the_table_is_indexed_searched_and_analysed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(VIEWS, "syllables", View("syllables", SYLLABLE, accented))
+    text = "Thổ Bình, Thọ Bình"
+    assert [t.text for t in analysis.terms(text, "syllables")] == ["thổ", "bình", "thọ", "bình"]
+    assert postings(text, "syllables") == {"thổ": [0], "bình": [1, 3], "thọ": [2]}
+    assert [t.text for t in analysis.analyzer("syllables")(text)] == [
+        "thổ", "bình", "thọ", "bình"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "written", "folded_as_typed"),
+    [("Hà Nội", "ha noi", "Ha Noi"), ("ĐẢNG  ủy", "dang  uy", "DANG  uy"),
+     ("Ho\u0300a Bi\u0300nh", "hoa binh", "Hoa Binh"), ("Bắc Kạn – 中", "bac kan - zhong ",
+                                                        "Bac Kan - Zhong ")],
+)
+def test_fold_keeps_case_only_when_asked(typed: str, written: str, folded_as_typed: str) -> None:
+    assert fold(typed) == written
+    assert fold(typed, keep_case=True) == folded_as_typed
+
+
+def test_codes_with_d_stroke_are_marked_where_they_match(engine) -> None:
+    """`37-QĐ/TW` matches the folded code `37-qd/tw`; the highlighter reads it the same way."""
+    hits = engine.search("37-QĐ/TW")["hits"]
+    snippets = {hit["id"]: hit["snippet"] for hit in hits}
+    assert "<mark>37-QĐ/TW</mark>" in snippets["003_b884a5e5383089b0"]
+    assert "<mark>37- QĐ/TW</mark>" in snippets["000_3fbea2c4a168ddd1"]
+    assert "<mark>37 – QĐ/TW</mark>" in snippets["001_e49936e6cdc21bfd"]

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from indexer.normalize import fold, is_folded, lower, normalize
-from indexer.segment import segment
+from indexer import analysis
+from indexer.normalize import is_folded, normalize
 
 #: Longest query we look at; the rest of a 2,000-character paste is noise.
 MAX_QUERY_CHARS = 500
@@ -76,15 +76,8 @@ class ParsedQuery:
 
 
 def syllables_of(text: str) -> tuple[Syllable, ...]:
-    """The searchable syllables of `text`, codes canonical, punctuation dropped."""
-    out: list[Syllable] = []
-    for word in segment(text):
-        for syl in word.syllables:
-            if not any(ch.isalnum() for ch in syl.text):
-                continue
-            low = lower(syl.text)
-            out.append(Syllable(low, fold(low)))
-    return tuple(out)
+    """The searchable syllables of `text`: the index's folded syllables, with their accents."""
+    return tuple(Syllable(syl.lowered, syl.folded) for syl in analysis.syllables(text))
 
 
 def _strip_word(word: str) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from indexer.normalize import strip_diacritics
+from indexer.analysis import folded
 
 from .postings import IndexView
 from .query import CODE_TYPES, Clause, ParsedQuery, Syllable, Term
@@ -140,7 +140,7 @@ class Scorer:
         for word in changed:
             if "_" not in word:
                 continue
-            df = next((d for w, d in self.vocab.accented.get(strip_diacritics(word), ())
+            df = next((d for w, d in self.vocab.accented.get(folded(word), ())
                        if w == word), 0)
             for part in set(word.split("_")):
                 forms = [f for f in out.get(part, ()) if f[0] != word]

@@ -2,8 +2,9 @@
 
 The index matches folded words, but users must see the text as written: an
 accent-free `xay dung` marks `xây dựng`. Each body word's (start, end) offsets
-into the stored text come from the indexer (`body_spans`); within a word the
-syllables are its whitespace-separated pieces. A query concept is a sequence
+into the stored text come from the indexer (`body_spans`), and
+`indexer.analysis.text_syllables` reads the words' syllables there with the
+index's own forms. A query concept is a sequence
 of folded syllables, so a match may span several index words or be a part of
 one (`xây dựng` inside `xây_dựng_Đảng`). Everything outside `<mark>` is
 HTML-escaped.
@@ -15,20 +16,13 @@ article holding `Đảng` marks only `Đảng`, not `đang`.
 from __future__ import annotations
 
 import bisect
-import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from html import escape
-from typing import NamedTuple
 
-from indexer.normalize import _FOLD_TABLE, lower, normalize, strip_diacritics
-from indexer.segment import CODE_PATTERN, canonical_code, segment
+from indexer.analysis import Syl, find_folded, text_syllables
+from indexer.segment import segment
 
-_CODE_RE = re.compile(CODE_PATTERN)
-_HAS_DIGIT = re.compile(r"\d")
-_PLAIN_WORD = re.compile(r"[^\W\d_]+(?: [^\W\d_]+)*")
-_PIECE_RE = re.compile(r"\d+(?:/\d+)+|[^\W_]+(?:[.,][0-9]+)*")
 #: Snippet length in characters (about two lines of a results page).
 SNIPPET_CHARS = 240
 
@@ -41,48 +35,6 @@ class Pattern:
     typed: tuple[str | None, ...]
     key: int
     prefix: bool = False  # the single syllable is a code prefix (`21-`)
-
-
-class Syl(NamedTuple):
-    """One syllable of a text: folded and lowercased forms, offsets in the text."""
-
-    folded: str
-    lowered: str
-    start: int
-    end: int
-
-
-@lru_cache(maxsize=200_000)
-def _forms(piece: str) -> tuple[str, str]:
-    low = lower(normalize(piece))
-    return low, strip_diacritics(low)
-
-
-def text_syllables(text: str, spans: list[tuple[int, int]]) -> list[Syl]:
-    """Syllables of `text` with offsets, read inside the given word spans."""
-    out: list[Syl] = []
-    append = out.append
-    plain = _PLAIN_WORD.fullmatch
-    for start, end in spans:
-        word = text[start:end]
-        if plain(word):  # letters and single spaces: most words, a fast path
-            if " " not in word:
-                low, folded = _forms(word)
-                append(Syl(folded, low, start, end))
-                continue
-            for piece in word.split(" "):
-                low, folded = _forms(piece)
-                append(Syl(folded, low, start, start + len(piece)))
-                start += len(piece) + 1
-            continue
-        if _HAS_DIGIT.search(word) and _CODE_RE.fullmatch(normalize(word)):
-            low = lower(canonical_code(normalize(word)))
-            out.append(Syl(low, low, start, end))
-            continue
-        for m in _PIECE_RE.finditer(word):
-            low, folded = _forms(m.group())
-            out.append(Syl(folded, low, start + m.start(), start + m.end()))
-    return out
 
 
 #: Characters read around each occurrence of a query syllable (a match spans a few words).
@@ -101,10 +53,9 @@ def syllables_near(text: str, spans: list[tuple[int, int]],
     if not wanted or not all(w.isascii() and w.isalnum() for w in wanted) \
             or not unicodedata.is_normalized("NFC", text):
         return text_syllables(text, spans)
-    folded = lower(text).translate(_FOLD_TABLE)  # one character for one: offsets hold
     windows: list[list[int]] = []
-    for m in _wanted_regex(wanted).finditer(folded):
-        a, b = max(0, m.start() - REACH), m.end() + REACH
+    for start, end in find_folded(text, wanted):
+        a, b = max(0, start - REACH), end + REACH
         if windows and a <= windows[-1][1]:
             windows[-1][1] = b
         else:
@@ -116,12 +67,6 @@ def syllables_near(text: str, spans: list[tuple[int, int]],
     for a, b in windows:
         picked.extend(spans[bisect.bisect_left(starts, a) : bisect.bisect_right(starts, b)])
     return text_syllables(text, picked)
-
-
-@lru_cache(maxsize=512)
-def _wanted_regex(wanted: frozenset[str]) -> re.Pattern[str]:
-    alternatives = "|".join(sorted(map(re.escape, wanted), key=len, reverse=True))
-    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:

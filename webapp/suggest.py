@@ -9,7 +9,8 @@ back the same way. Ranked by document frequency, longer matches first.
 
 from __future__ import annotations
 
-from indexer.normalize import lower, normalize, strip_diacritics
+from indexer.analysis import folded
+from indexer.normalize import lower, normalize
 
 from .query import syllables_of
 from .ranking import concepts_of
@@ -25,7 +26,7 @@ def completions(prefix: str, vocab: Vocabulary, limit: int = 8) -> list[str]:
     head_text = " ".join(words if finished else words[:-1])
     partial = "" if finished else words[-1]
     head = list(syllables_of(head_text)) if head_text else []
-    partial_folded = strip_diacritics(partial)
+    partial_folded = folded(partial)
     if not partial_folded.replace("-", "").replace("/", "").isalnum() and partial:
         return []
     ranked: dict[str, tuple[float, int]] = {}
@@ -61,7 +62,7 @@ def _spelling(vocab: Vocabulary, key: str, typed: list[str | None], partial: str
         if len(syllables) != len(parts):
             continue
         ok = all(t is None or t == s for t, s in zip(typed, syllables, strict=False))
-        if ok and partial and partial != strip_diacritics(partial):
+        if ok and partial and partial != folded(partial):
             ok = syllables[len(typed)].startswith(partial)
         if ok:
             return word

@@ -16,7 +16,7 @@ import heapq
 import math
 from collections.abc import Sequence
 
-from indexer.normalize import strip_diacritics
+from indexer.analysis import folded
 
 from .postings import IndexView
 
@@ -43,7 +43,7 @@ class Vocabulary:
         accented: dict[str, dict[str, int]] = {}
         for field in ("body", "title"):
             for term, df in lex[field].items():
-                forms = accented.setdefault(strip_diacritics(term), {})
+                forms = accented.setdefault(folded(term), {})
                 forms[term] = max(forms.get(term, 0), df)
         self.accented = {
             key: sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -62,7 +62,7 @@ class Vocabulary:
         accented = dict(previous.accented)
         by_key: dict[str, set[str]] = {}
         for term in changed:
-            by_key.setdefault(strip_diacritics(term), set()).add(term)
+            by_key.setdefault(folded(term), set()).add(term)
         for key, terms in by_key.items():
             forms = dict(accented.get(key, ()))
             for term in terms:
