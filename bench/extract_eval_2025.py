@@ -16,6 +16,12 @@ commune_2025` for the commune. A place is wrong when it is extracted and
 neither labelled nor neutral; the figure is wrong places / places extracted.
 
     python bench/extract_eval_2025.py [--data ../shared/data] [--set tuning|held-aside] [-v]
+    python bench/extract_eval_2025.py --mentions   # over the whole sample, unlabelled
+
+`--mentions` counts, over all 1,391 articles, the places written "xã / phường
+/ đặc khu + the name of a 2025 unit" (outside a trailing teaser) and how many
+of them the extractor returns as that 2025 unit (same name, any province):
+a recall proxy that needs no labels.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import lzma
+import re
 import sys
 from pathlib import Path
 
@@ -30,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from indexer.extract import extract_record  # noqa: E402
-from indexer.localities import _exact_name_key  # noqa: E402
+from indexer.localities import _exact_name_key, gazetteer, story_end  # noqa: E402
 
 LABELS = ROOT / "bench" / "data" / "localities_2026.jsonl"
 CRAWL = Path("crawl-news-2026-sample") / "crawl_news_2026.jsonl.xz"
@@ -93,20 +100,58 @@ def report(name: str, result: dict) -> None:
         print(f"    {article_id}: {', '.join(places)}")
 
 
+_UNIT_WORD = re.compile(r"\b(?:xã|phường|đặc khu)\s+((?:[A-ZĐ0-9À-Ỹ][^\s,.;:()]*\s*){1,5})")
+
+
+def mention_recall(records: list[dict]) -> None:
+    """How many "xã/phường/đặc khu + 2025 name" places are extracted as that unit."""
+    gaz = gazetteer()
+    new_names = {_exact_name_key(u.name) for u in gaz.units.values() if u.gen == 2025}
+    old_names = {_exact_name_key(u.name) for u in gaz.units.values()
+                 if u.gen == 2022 and u.level == "c"}
+    written = found = brand_new = brand_new_found = 0
+    for record in records:
+        article = extract_record(record)
+        text = f"{article.title}\n\n{article.body}"
+        text = text[:story_end(text)]
+        got = {_exact_name_key(x.commune_2025) for x in article.localities if x.commune_2025}
+        names = set()
+        for m in _UNIT_WORD.finditer(text):
+            words = m.group(1).split()
+            for n in range(len(words), 0, -1):
+                name = _exact_name_key(" ".join(words[:n]))
+                if name in new_names:
+                    names.add(name)
+                    break
+        for name in names:
+            written += 1
+            found += name in got
+            if name not in old_names:
+                brand_new += 1
+                brand_new_found += name in got
+    print(f"== whole sample: {len(records)} articles")
+    print(f"'xã/phường/đặc khu + 2025 name' places (one per article and name): {written}, "
+          f"extracted as that 2025 unit: {found} ({found / max(1, written):.0%})")
+    print(f"  of which names that were no 2022 commune: {brand_new}, extracted: "
+          f"{brand_new_found} ({brand_new_found / max(1, brand_new):.0%})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--set", choices=("tuning", "held-aside", "all"), default="all")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every miss")
+    parser.add_argument("--mentions", action="store_true",
+                        help="recall of 'xã/phường/đặc khu + 2025 name' over the whole sample")
     args = parser.parse_args()
+    with lzma.open(args.data / CRAWL, "rt", encoding="utf-8") as handle:
+        everything = [json.loads(line) for line in handle]
+    if args.mentions:
+        mention_recall(everything)
+        return
     labels = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
     wanted = {lab["id"] for lab in labels}
-    records = {}
-    with lzma.open(args.data / CRAWL, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            record = json.loads(line)
-            if record["id"] in wanted:
-                records[record["id"]] = record
+    records = {r["id"]: r for r in everything if r["id"] in wanted}
     sets = ("tuning", "held-aside") if args.set == "all" else (args.set,)
     for name in sets:
         chosen = [lab for lab in labels if lab["set"] == name]

@@ -386,6 +386,7 @@ class _Mention:
     lead: int = -1  # where its unit word starts (the name itself when bare)
     preferred: list[Unit] | None = None  # candidates of the unit type written (xã, phường…)
     resolved: Unit | None = None
+    written: frozenset[str] = frozenset()  # the unit types its unit word names
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -497,7 +498,7 @@ class _Matcher:
                         break  # "xã Quế Bình" when only "Quế" is known: a longer, unknown name
                     typed = [u for u in cands if u.type in types]
                     found.append(_Mention(toks[j].start, toks[end - 1].end, cands, False,
-                                          toks[i].start, typed or cands))
+                                          toks[i].start, typed or cands, written=types))
                     plural = i > 0 and (toks[i - 1].folded in _PLURALS
                                         or toks[i - 1].text.isdigit())
                     i = self._list_continuation(end, levels, types, found) if plural else end
@@ -649,38 +650,50 @@ def _constrain_by_adjacent_parent(mentions: list[_Mention], gaz: Gazetteer, text
         if not re.fullmatch(r"\s*[,(–-]?\s*(?:cũ\s*,?\s*)?", text[m.end:n.lead]):
             continue
         top = max(_LEVEL_RANK[u.level] for u in m.candidates)
-        if min(_LEVEL_RANK[u.level] for u in n.candidates) <= top:
+        # "Kim Thành (Lào Cai)": the bare name after it can only be read as a parent
+        parents = [u for u in n.candidates if _LEVEL_RANK[u.level] > top]
+        if not parents or (not n.bare and len(parents) < len(n.candidates)):
             continue
         # units the parent held in 2022 first; else those in its 2025 province
-        m.candidates = [u for u in m.candidates if _contains(gaz, n.candidates, u, False)] or \
-            [u for u in m.candidates if by_2025 and _contains(gaz, n.candidates, u, True)]
+        m.candidates = [u for u in m.candidates if _contains(gaz, parents, u, False)] or \
+            [u for u in m.candidates if by_2025 and _contains(gaz, parents, u, True)]
 
 
 def _filter_generations(mentions: list[_Mention], gaz: Gazetteer, text: str,
                         era: int | None) -> None:
-    """Keep the candidates of the generation the text can mean.
+    """Drop the candidates of a generation the text cannot mean.
 
-    "(cũ)" after a name: the old unit only. Before July 2025: no 2025 unit.
-    Since then a name both generations have means the 2025 unit, unless the
-    name is marked old; "TP Huế" is the province-level city.
+    "(cũ)" after a name: the old unit only. Before July 2025: no 2025 unit;
+    undated, a bare name of a 2025 unit is something else ("Vũng Áng" port).
+    Since 2025 "TP Huế" is the province-level city.
     """
     for m in mentions:
-        old = _OLD_AFTER.match(text, m.end) is not None
-        if old or era == 2022:
-            kept = [u for u in m.candidates if u.gen == 2022]
+        if _OLD_AFTER.match(text, m.end) or era == 2022 or (era is None and m.bare):
+            _keep(m, [u for u in m.candidates if u.gen == 2022])
         elif era == 2025:
-            # "TP Huế", "ở Huế": since 2025 the province-level city, not the old district
-            kept = [gaz.units["p46"] if u.code == "d474" else u for u in m.candidates]
-            if not m.bare:
-                kept = [u for u in kept if u.gen == 2025 or u.level == "p"] or kept
-        else:
-            # undated: a name of 2022 means the 2022 unit; a bare name of a 2025 unit is
-            # something else ("Vũng Áng" port)
-            old_units = [u for u in m.candidates if u.gen == 2022]
-            kept = old_units if old_units or m.bare else m.candidates
-        if kept != m.candidates:
-            m.candidates = kept
-            m.preferred = [u for u in m.preferred or [] if u in kept] or kept
+            _keep(m, [gaz.units["p46"] if u.code == "d474" else u for u in m.candidates])
+
+
+def _prefer_generation(mentions: list[_Mention], era: int | None) -> None:
+    """A name both generations have means the unit of the article's time.
+
+    Applied after the parents written next to a name have had their say: in
+    "xã Quảng Sơn, thị xã Ba Đồn (cũ)" only the old Quảng Sơn fits.
+    """
+    for m in mentions:
+        if m.bare:
+            continue
+        if era == 2025:
+            _keep(m, [u for u in m.candidates if u.gen == 2025 or u.level == "p"]
+                  or m.candidates)
+        elif era is None:
+            _keep(m, [u for u in m.candidates if u.gen == 2022] or m.candidates)
+
+
+def _keep(m: _Mention, kept: list[Unit]) -> None:
+    if kept != m.candidates:
+        m.candidates = kept
+        m.preferred = [u for u in m.preferred or [] if u in kept] or kept
 
 
 def _drop_foreign(mentions: list[_Mention], text: str, era: int | None) -> list[_Mention]:
@@ -709,6 +722,7 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str, era: int | Non
     """
     by_2025 = era != 2022
     _constrain_by_adjacent_parent(mentions, gaz, text, by_2025)
+    _prefer_generation(mentions, era)
     anchors: set[str] = set()
     new_provinces: set[str] = set()
     newer = 1 if era == 2025 else 0
@@ -773,12 +787,16 @@ def _resolve(mentions: list[_Mention], gaz: Gazetteer, text: str, era: int | Non
         if m.resolved is not None or not m.candidates:
             continue
         if not m.bare:
-            # a commune unique by name, unless the article is plainly about other provinces
-            if len(m.preferred) == 1 and (
-                not provinces or gaz.chain(m.preferred[0])[-1].code in provinces
-                or gaz.ancestors(m.preferred[0]) & provinces
+            # a commune unique by name, unless the article is plainly about other provinces;
+            # since 2025 a 2025 unit unique by name and of the unit type written is enough
+            only = m.preferred[0] if len(m.preferred) == 1 else None
+            if only is not None and (
+                not provinces or gaz.chain(only)[-1].code in provinces
+                or gaz.ancestors(only) & provinces
+                or (era == 2025 and only.gen == 2025 and len(m.candidates) == 1
+                    and only.type in m.written)
             ):
-                m.resolved = m.preferred[0]
+                m.resolved = only
             continue
         higher = [u for u in m.candidates if u.level in "pd"]
         # a 2025 unit named after the old district it was carved from is that district's area
@@ -849,8 +867,9 @@ def find_localities(text: str, subject_spans: list[tuple[int, int]] | None = Non
         unit = gaz.units[code]
         if code in gaz.record_ancestors(gaz.units[other]) or code == successor.get(other):
             return True
-        # since 2025 "tỉnh Ninh Bình" is the 2025 province, which a unit's record names
-        return era == 2025 and unit.level == "p" and \
+        # since 2025 (or next to a 2025 unit) "tỉnh Ninh Bình" is the 2025 province, which
+        # the unit's record names
+        return (era == 2025 or gaz.units[other].gen == 2025) and unit.level == "p" and \
             gaz.same_province.get(gaz.new_province(unit) or "") == unit and \
             gaz.new_province(gaz.units[other]) == gaz.new_province(unit)
 

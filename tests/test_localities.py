@@ -106,8 +106,13 @@ def test_unknown_longer_name_is_not_cut_short():
 
 
 def test_parent_written_next_to_a_unit_must_contain_it():
-    # a 2025 commune name that was a town of Hải Dương in 2022 is not moved there
-    assert places("tại xã Kẻ Sặt, TP Hải Phòng") == [("Hải Phòng", None, None)]
+    # Kẻ Sặt was a town of Hải Dương; "xã Kẻ Sặt, TP Hải Phòng" can only be the 2025
+    # commune, whose record names the 2022 units it was made from
+    (loc,) = find_localities("tại xã Kẻ Sặt, TP Hải Phòng")
+    assert (loc.province, loc.district, loc.commune) == ("Hải Dương", "Bình Giang", "Kẻ Sặt")
+    assert (loc.province_2025, loc.commune_2025) == ("Hải Phòng", "Kẻ Sặt")
+    # a district written after a commune it never held drops that reading
+    assert places("xã Cẩm Huy, huyện Kỳ Anh") == [("Hà Tĩnh", "Kỳ Anh", None)]
 
 
 def test_lists_after_a_plural_unit_word():
