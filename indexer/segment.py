@@ -152,8 +152,3 @@ def segment(text: str) -> tuple[Word, ...]:
                     words.append(Word(text_, head.start, group[-1].end, group))
             first = i
     return tuple(words)
-
-
-def tokenize(text: str) -> str:
-    """pyvi-style output (`Xây_dựng Đảng`) for display and debugging."""
-    return " ".join(word.text for word in segment(text))
