@@ -32,6 +32,23 @@ def index_exists(index_dir: str | Path) -> bool:
     return path.is_dir() and any(path.glob("_MAIN_*.toc"))
 
 
+def holds_articles(index_dir: str | Path) -> bool:
+    """True when the newest generation that opens holds at least one article.
+
+    A damaged newest commit (a power cut) does not count as "no index": the
+    generation before it, which the indexer keeps, still answers.
+    """
+    from indexer.generations import open_newest_readable
+
+    opened = open_newest_readable(index_dir)
+    if opened.index is None:
+        return False
+    try:
+        return opened.index.doc_count() > 0
+    except Exception:  # noqa: BLE001 - unreadable after all: the indexer decides
+        return False
+
+
 def get_engine() -> SearchEngine:
     """The app's engine, created on first use; 503 while there is no index yet."""
     index_dir = current_app.config["INDEX_DIR"]

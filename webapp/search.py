@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import math
 import os
 import threading
@@ -25,6 +26,13 @@ from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from indexer.directives import directive_label
+from indexer.generations import (
+    describe,
+    newest_toc_stamp,
+    open_generation,
+    toc_generations,
+    toc_path,
+)
 from indexer.normalize import lower, normalize, strip_diacritics
 from indexer.schema import FACETS, unpack_spans
 
@@ -44,7 +52,10 @@ from .snippets import (
 from .suggest import completions
 from .vocabulary import Vocabulary
 
+LOG = logging.getLogger(__name__)
 SORTS = ("relevance", "date")
+#: Seconds before a generation that could not be opened is tried again.
+REOPEN_RETRY = 30.0
 MAX_PER_PAGE = 100
 #: Top hits whose text is read to find the suggested spelling as written.
 SUGGESTION_DOCS = 10
@@ -121,37 +132,55 @@ class SearchEngine:
     def __init__(self, index_dir: str | Path) -> None:
         self.index_dir = Path(index_dir)
         self._lock = threading.RLock()
-        self._ix: whoosh_index.Index | None = None
         self._snap: _Snapshot | None = None
+        #: The newest TOC looked at, (generation, mtime), and when to look at
+        #: it again when it could not be opened.
+        self._seen: tuple[int, int] | None = None
+        self._retry_at = 0.0
 
     # -- opening ---------------------------------------------------------------
 
-    def _stamp(self, ix: whoosh_index.Index) -> tuple:
-        generation = ix.latest_generation()
-        toc = self.index_dir / f"_{ix.indexname}_{generation}.toc"
-        try:
-            mtime = os.stat(toc).st_mtime_ns
-        except OSError:
-            mtime = 0
-        return generation, mtime
-
     def _snapshot(self) -> _Snapshot | None:
-        """The current snapshot, re-opened when the index changed (call under the lock)."""
-        for _attempt in range(2):
+        """The snapshot of the newest generation that opens (call under the lock).
+
+        Each call looks for a new commit (one listing of the folder). A
+        generation that does not open, such as a TOC a power cut left empty
+        or truncated, is skipped for the one before it, which the indexer
+        keeps; the damaged one is tried again every REOPEN_RETRY seconds and
+        the next commit supersedes it. A generation already open keeps
+        serving when its TOC is damaged afterwards (it was read intact), and
+        whatever fails, the last snapshot keeps serving.
+        """
+        latest = newest_toc_stamp(self.index_dir)
+        if latest is None:
+            return self._snap
+        now = time.monotonic()
+        if latest == self._seen and now < self._retry_at:
+            return self._snap
+        self._seen, self._retry_at = latest, math.inf
+        skipped = False
+        for generation in toc_generations(self.index_dir):
             try:
-                if self._ix is None:
-                    if not whoosh_index.exists_in(str(self.index_dir)):
-                        return None
-                    self._ix = whoosh_index.open_dir(str(self.index_dir))
-                stamp = self._stamp(self._ix)
-                if self._snap is None or self._snap.stamp != stamp:
-                    snap = _Snapshot(self._ix, stamp, self._snap)
-                    if self._snap is not None:
-                        self._snap.close_replaced_by(snap)
-                    self._snap = snap
-                return self._snap
-            except (OSError, whoosh_index.IndexError, EOFError, ValueError):
-                self._ix = None  # rebuilt or half-written: open afresh once
+                stamp = (generation, os.stat(toc_path(self.index_dir, generation)).st_mtime_ns)
+            except OSError:  # removed by a commit meanwhile
+                continue
+            current = self._snap.stamp if self._snap is not None else None
+            if current is not None and (stamp == current
+                                        or (skipped and generation < current[0])):
+                break  # what is being served is still the newest that opens
+            try:
+                snap = _Snapshot(open_generation(self.index_dir, generation, check=False),
+                                 stamp, self._snap)
+            except Exception as err:  # noqa: BLE001 - a damaged generation is skipped
+                LOG.warning("index generation %d in %s cannot be opened (%s); "
+                            "serving an older one", generation, self.index_dir, describe(err))
+                self._retry_at = now + REOPEN_RETRY
+                skipped = True
+                continue
+            if self._snap is not None:
+                self._snap.close_replaced_by(snap)
+            self._snap = snap
+            break
         return self._snap
 
     # -- search ----------------------------------------------------------------
