@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 _SPACES_RE = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u3000]+")
+# Control characters (an ESC from a JSON "\u001b", a form feed) mean nothing in an
+# article and would act on a terminal: read as spaces. Lone surrogates (a JSON
+# "\ud800") cannot be written as UTF-8: read as U+FFFD.
+_CONTROLS_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_SURROGATES_RE = re.compile("[\ud800-\udfff]")
 
 # Lines that are chrome wherever they appear (whole line, case-insensitive).
 _CHROME_RE = re.compile(
@@ -63,7 +68,8 @@ class Page:
 
 
 def tidy(line: str) -> str:
-    """One line with spaces collapsed and trimmed."""
+    """One line with spaces collapsed and trimmed, control characters read as spaces."""
+    line = _SURROGATES_RE.sub("\ufffd", _CONTROLS_RE.sub(" ", line))
     return _SPACES_RE.sub(" ", line).strip()
 
 

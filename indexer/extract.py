@@ -13,33 +13,47 @@ One bad line in a JSONL dump costs only that line: its problem is reported as
 a warning and the good records are kept. A file with no usable record, or that
 cannot be decoded, raises `ReadError` (path + reason) so callers can list it
 and go on. `source` is the path as given; the id of a .txt/.html article is
-its file name without extension, JSON records carry their own `id`.
+its file name without extension, JSON records carry their own `id`; both are
+checked by `indexer.article.validate_id` (a file whose name is not a valid id
+is reported and skipped, a record with a bad id is a skipped line).
+
+The folder walk takes only what the user meant to hand over: regular files
+(a FIFO or a device would block or never end), names that are valid UTF-8
+without control characters (the path is stored and printed), and symbolic
+links only when they lead inside one of the folders given (a link to
+`/etc/passwd` or `/proc/self/environ` must not become a public article).
+Whatever is skipped is reported with its reason.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from indexer.article import Article
+from indexer.article import Article, forbidden_character, validate_id
 from indexer.clean import clean_body, parse_page, tidy
 from indexer.directives import find_directives
 from indexer.localities import find_localities, sentence_starts, story_end
 from indexer.readers import (
     MAX_ARTICLE_BYTES,
     ReadError,
+    iter_json,
+    iter_jsonl,
     read_html,
-    read_json_records,
     read_text,
 )
+from indexer.terminal import display_path, json_line, printable
 
 SUPPORTED_SUFFIXES = (".txt", ".json", ".jsonl", ".jsonl.gz", ".jsonl.xz", ".html", ".htm")
+#: Problems listed per file; more are counted in one last line (a bomb of bad lines
+#: must not fill memory with warnings).
+MAX_WARNINGS = 100
 
 # Dates in JSON without their own offset are taken as Vietnam time (UTC+7).
 _VIETNAM = timezone(timedelta(hours=7))
@@ -68,6 +82,27 @@ def _is_link_loop(path: Path) -> bool:
     return False
 
 
+def _name_problem(path: str) -> str | None:
+    """Why a path found in a folder cannot be taken as it is named, or None."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8, skipped (rename it)"
+    bad = forbidden_character(path)
+    if bad is not None:
+        return f"file name contains {bad}, skipped (rename it)"
+    return None
+
+
+def _inside(real: str, roots: list[str]) -> bool:
+    """`real` (a resolved path) is one of `roots` or inside one."""
+    return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+_OUTSIDE = "symbolic link leads outside the indexed folder, skipped"
+_NOT_REGULAR = "not a regular file (a device, pipe or socket), skipped"
+
+
 def iter_input_files(
     paths: Iterable[str | Path], problems: list[tuple[str, str]] | None = None
 ) -> Iterator[Path]:
@@ -75,19 +110,40 @@ def iter_input_files(
 
     Inside folders only supported types are taken, in sorted order, hidden
     files and folders skipped, and each real folder visited once, so a
-    symlink loop cannot make the walk endless. What cannot be walked (a link
-    back into its own folder, a link to itself, a broken link, an unreadable
-    folder) is appended to `problems` as (path, reason), once per walk.
+    symlink loop cannot make the walk endless. A symbolic link is followed
+    only when it resolves inside one of the folders given (a path given
+    itself may be a link: the user named it). Only regular files are
+    yielded. What is skipped (a link out of the folders, back into its own
+    folder, to itself or to nothing, a name that is not valid UTF-8 or holds
+    a control character, a FIFO or device, an unreadable folder) is appended
+    to `problems` as (path as shown to a user, reason), once per walk.
     """
 
-    def unreadable(error: OSError) -> None:
+    def report(where: str, reason: str) -> None:
         if problems is not None:
-            problems.append((str(error.filename), f"cannot read folder ({error.strerror})"))
+            problems.append((display_path(where), reason))
 
-    for given in paths:
-        path = Path(given)
+    def unreadable(error: OSError) -> None:
+        report(str(error.filename), f"cannot read folder ({error.strerror})")
+
+    given = [os.fspath(p) for p in paths]
+    roots = [os.path.realpath(p) for p in given if os.path.isdir(p)]
+    for raw in given:
+        try:
+            raw.encode("utf-8")
+        except UnicodeEncodeError:
+            report(raw, "file name is not valid UTF-8, skipped (rename it)")
+            continue
+        path = Path(raw)
         if not path.is_dir():
-            yield path
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                mode = stat.S_IFREG  # missing or unreadable: the reader says which
+            if stat.S_ISREG(mode):
+                yield path
+            else:
+                report(raw, _NOT_REGULAR)
             continue
         seen: set[str] = set()
         for root, dirs, files in os.walk(path, followlinks=True, onerror=unreadable):
@@ -95,20 +151,48 @@ def iter_input_files(
             if real in seen:
                 dirs[:] = []
                 parent = os.path.realpath(os.path.dirname(root))
-                if problems is not None and (parent + os.sep).startswith(real + os.sep):
-                    problems.append((root, f"symbolic link loop (leads back to {real}), skipped"))
+                if (parent + os.sep).startswith(real + os.sep):
+                    report(root, f"symbolic link loop (leads back to {display_path(real)}), "
+                           "skipped")
                 continue
             seen.add(real)
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                file = Path(root) / name
-                if name.startswith(".") or not suffix_of(file):
+            kept = []
+            for name in sorted(dirs):
+                folder = os.path.join(root, name)
+                if name.startswith("."):
                     continue
-                if file.is_file():
-                    yield file
-                elif problems is not None and file.is_symlink():
-                    reason = "symbolic link loop" if _is_link_loop(file) else "broken symbolic link"
-                    problems.append((str(file), f"{reason}, skipped"))
+                problem = _name_problem(name)
+                if problem is None and os.path.islink(folder) and \
+                        not _inside(os.path.realpath(folder), roots):
+                    problem = _OUTSIDE
+                if problem is not None:
+                    report(folder, problem.replace("file name", "folder name"))
+                    continue
+                kept.append(name)
+            dirs[:] = kept
+            for name in sorted(files):
+                file = os.path.join(root, name)
+                if name.startswith(".") or not suffix_of(Path(name)):
+                    continue
+                problem = _name_problem(name)
+                if problem is not None:
+                    report(file, problem)
+                    continue
+                try:
+                    target = os.path.realpath(file, strict=True)
+                    mode = os.stat(target).st_mode
+                except (OSError, RuntimeError):  # RuntimeError: a loop, Python < 3.13
+                    reason = "symbolic link loop" if _is_link_loop(Path(file)) else \
+                        "broken symbolic link"
+                    report(file, f"{reason}, skipped")
+                    continue
+                if not _inside(target, roots):  # only a link can lead out
+                    report(file, _OUTSIDE)
+                    continue
+                if stat.S_ISREG(mode):
+                    yield Path(file)
+                elif not stat.S_ISDIR(mode):
+                    report(file, _NOT_REGULAR)
 
 
 def _lead_index(paragraphs: list[str]) -> int | None:
@@ -179,13 +263,19 @@ def _text_field(record: dict, name: str) -> str | None:
     return value or None
 
 
-def extract_record(record: dict, source: str | None = None) -> Article:
-    """The article in one JSON record (interface fields); ValueError when unusable."""
+def record_id(record: dict) -> str:
+    """The article id of a JSON record (see `validate_id`); ValueError when unusable."""
     raw_id = record.get("id")
     if raw_id is None or (isinstance(raw_id, str) and not raw_id.strip()):
         raise ValueError("missing required field 'id'")
-    if not isinstance(raw_id, str | int):
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
         raise ValueError("field 'id' is not text")
+    return validate_id(raw_id)
+
+
+def extract_record(record: dict, source: str | None = None) -> Article:
+    """The article in one JSON record (interface fields); ValueError when unusable."""
+    article_id = record_id(record)
     body = record.get("body")
     if not isinstance(body, str) or not body.strip():
         raise ValueError("missing required field 'body'")
@@ -202,7 +292,7 @@ def extract_record(record: dict, source: str | None = None) -> Article:
     paragraphs = clean_body(body)
     summary = _text_field(record, "summary")
     article = Article(
-        id=str(raw_id).strip(),
+        id=article_id,
         title=_text_field(record, "title") or "",
         body="\n\n".join(paragraphs),
         date=date,
@@ -230,7 +320,16 @@ def extract_file_report(
             raise ReadError(path, "is a folder")
         raise ReadError(path, f"unsupported file type ({path.suffix or 'no extension'})")
     source = str(path)
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ReadError(path, "file name is not valid UTF-8 (rename it)") from None
     stem = path.name[: -len(suffix)]
+    if suffix in (".txt", ".html", ".htm"):
+        try:
+            stem = validate_id(stem)
+        except ValueError as error:
+            raise ReadError(path, f"file name is not a valid article id: {error}") from None
     if suffix == ".txt":
         return [extract_text(stem, read_text(path, notes), source)], []
     if suffix in (".html", ".htm"):
@@ -241,29 +340,47 @@ def extract_file_report(
         if not paragraphs:
             raise ReadError(path, "no article text found in the HTML page")
         article = Article(
-            id=stem, title=page.title or "", body="\n\n".join(paragraphs),
-            date=parse_iso_date(page.date), author=page.author, source=source,
+            id=stem, title=tidy(page.title or ""), body="\n\n".join(paragraphs),
+            date=parse_iso_date(page.date), author=tidy(page.author or "") or None,
+            source=source,
         )
         lead = _lead_index(paragraphs)
         return [_enrich(article, paragraphs[lead] if lead is not None else None)], []
-    records, warnings = read_json_records(path, notes)
+    lines = iter_json(path, notes) if suffix == ".json" else iter_jsonl(path, notes)
     articles: list[Article] = []
     ids: set[str] = set()
+    warnings: list[str] = []
+    unlisted = 0
     where = "item" if suffix == ".json" else "line"
-    for number, record in records:
-        try:
-            article = extract_record(record, source)
-        except ValueError as error:
-            warnings.append(f"{where} {number}: {error}")
-            continue
-        if article.id in ids:
-            warnings.append(f"{where} {number}: duplicate id {article.id!r}, first one kept")
-            continue
-        ids.add(article.id)
-        articles.append(article)
+    for line in lines:
+        problem = line.problem or f"{where} {line.number}: unreadable"
+        if line.record is not None:
+            found = _record_article(line.record, source, ids)
+            if isinstance(found, Article):
+                ids.add(found.id)
+                articles.append(found)
+                continue
+            problem = f"{where} {line.number}: {found}"
+        if len(warnings) < MAX_WARNINGS or line.final:
+            warnings.append(problem)
+        else:
+            unlisted += 1
     if not articles:
         raise ReadError(path, warnings[0] if warnings else "no records")
+    if unlisted:
+        warnings.insert(MAX_WARNINGS, f"{unlisted:,} more problems in this file are not listed")
     return articles, warnings
+
+
+def _record_article(record: dict, source: str, ids: set[str]) -> Article | str:
+    """The article of one record, or why it is skipped (a duplicate costs no extraction)."""
+    try:
+        article_id = record_id(record)
+        if article_id in ids:
+            return f"duplicate id {article_id!r}, first one kept"
+        return extract_record(record, source)
+    except ValueError as error:
+        return str(error)
 
 
 def extract_file(path: Path) -> list[Article]:
@@ -274,27 +391,27 @@ def extract_file(path: Path) -> list[Article]:
 def format_record(article: Article) -> str:
     """A readable view of one record, for `vnsearch extract` without --json."""
     lines = [
-        f"id:         {article.id}",
-        f"title:      {article.title}",
-        f"date:       {article.date or '-'}",
-        f"author:     {article.author or '-'}",
-        f"source:     {article.source or '-'}",
+        f"id:         {printable(article.id)}",
+        f"title:      {printable(article.title)}",
+        f"date:       {printable(article.date or '-')}",
+        f"author:     {printable(article.author or '-')}",
+        f"source:     {display_path(article.source) if article.source else '-'}",
     ]
     for i, loc in enumerate(article.localities):
-        names = ", ".join(n for n in (loc.commune, loc.district, loc.province) if n)
+        names = printable(", ".join(n for n in (loc.commune, loc.district, loc.province) if n))
         label = "localities:" if i == 0 else ""
-        lines.append(f"{label:<12}{names} (2025: {loc.province_2025}) [{loc.role}]")
+        lines.append(f"{label:<12}{names} (2025: {printable(loc.province_2025)}) [{loc.role}]")
     if not article.localities:
         lines.append("localities: -")
     for i, d in enumerate(article.directives):
         label = "directives:" if i == 0 else ""
-        details = ", ".join(x for x in (d.type, d.issuer, d.date) if x)
-        lines.append(f"{label:<12}{d.code} ({details})")
+        details = printable(", ".join(x for x in (d.type, d.issuer, d.date) if x))
+        lines.append(f"{label:<12}{printable(d.code)} ({details})")
     if not article.directives:
         lines.append("directives: -")
     body = article.body if len(article.body) <= 400 else article.body[:400] + "…"
     lines.append("body:")
-    lines.extend("  " + p for p in body.split("\n\n"))
+    lines.extend("  " + printable(p) for p in body.split("\n\n"))
     return "\n".join(lines)
 
 
@@ -312,19 +429,20 @@ def extract_command(files: Iterable[str], as_json: bool) -> int:
             failed += 1
         problems.clear()
         notes: list[str] = []
+        shown = display_path(path)
         try:
             articles, warnings = extract_file_report(path, notes)
         except ReadError as error:
-            print(f"{error.path}: {error.reason}", file=sys.stderr)
+            print(f"{display_path(error.path)}: {printable(error.reason)}", file=sys.stderr)
             failed += 1
             continue
         for note in notes:
-            print(f"{path}: {note}", file=sys.stderr)
+            print(f"{shown}: {printable(note)}", file=sys.stderr)
         for warning in warnings:
-            print(f"{path}: {warning}", file=sys.stderr)
+            print(f"{shown}: {printable(warning)}", file=sys.stderr)
         for article in articles:
             if as_json:
-                print(json.dumps(article.to_dict(), ensure_ascii=False))
+                print(json_line(article.to_dict()))
             else:
                 if not first:
                     print()
