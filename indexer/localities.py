@@ -310,7 +310,7 @@ _NON_PLACE_BEFORE = frozenset(
     tác giả|nhà thơ|nhà văn|cầu thủ|vận động viên|học sinh|sinh viên|bị can|bị cáo|
     đối tượng|nạn nhân|tuyến|quốc lộ|tỉnh lộ|đập|hồ|sông|núi|đèo|bến|cảng|ga|sân bay|
     nhà máy|xí nghiệp|hợp tác xã|htx|siêu thị|cầu vượt|ngã tư|ngã ba|ngã sáu|vòng xoay|
-    nút giao|hầm|bùng binh|vườn quốc gia|vqg""".replace("\n", "").split("|")
+    nút giao|hầm|bùng binh|vườn quốc gia|vqg|vàng|bạc""".replace("\n", "").split("|")
 )
 _NON_PLACE_BEFORE = frozenset(
     " ".join(_keys(x)[0] for x in w.split()) for w in _NON_PLACE_BEFORE if w.strip()
@@ -347,11 +347,14 @@ _COUNTRIES = (
 _FOREIGN_AFTER = re.compile(rf"\s*(?:,|\(|-|–|thuộc|của)\s*(?:nước\s+)?(?:{_COUNTRIES})\b"
                             r"(?![ \t]+[A-ZĐÂĂÊÔƠƯÁÀẢÃẠÉÈẺẼẸÍÌỈĨỊÓÒỎÕỌÚÙỦŨỤÝỲỶỸỴ])")
 # (not "xã Yên Hồ, Đức Thọ" nor "huyện Bảo Thắng, Lào Cai": a capital after it continues a name)
-# Chinese provinces whose Sino-Vietnamese names are also Vietnamese units.
-_CHINESE_PROVINCES = frozenset(
-    _exact_name_key(n) for n in "Hà Nam|Hà Bắc|Sơn Tây|Sơn Đông|Hải Nam|Thanh Hải|Giang Tây|"
-    "Quảng Tây|Quảng Đông|Vân Nam|Phúc Kiến|An Huy|Cát Lâm|Hồ Nam|Hồ Bắc".split("|")
+# Chinese provinces and cities whose Sino-Vietnamese names are also Vietnamese units;
+# Hà Nam, a Vietnamese province until 2025, only in a text written since.
+_CHINESE_NAMES = frozenset(
+    _exact_name_key(n) for n in "Hà Bắc|Sơn Tây|Sơn Đông|Hải Nam|Thanh Hải|Giang Tây|"
+    "Quảng Tây|Quảng Đông|Vân Nam|Phúc Kiến|An Huy|Cát Lâm|Hồ Nam|Hồ Bắc|Trùng Khánh|"
+    "Thiên Tân|Tô Châu|Hàng Châu".split("|")
 )
+_HA_NAM = _exact_name_key("Hà Nam")
 _CREDIT_BEFORE = re.compile(r"(?:Ảnh|Video|Clip|Đồ họa|Theo)\s*:\s*$")
 _STREET_WORDS = ("đường", "phố", "đại lộ", "tuyến", "giao lộ", "ngã tư", "ngã ba", "ngã sáu")
 _CHINA = re.compile(r"\bTrung Quốc\b|\bBắc Kinh\b|\bTQ\b")
@@ -387,6 +390,7 @@ class _Mention:
     preferred: list[Unit] | None = None  # candidates of the unit type written (xã, phường…)
     resolved: Unit | None = None
     written: frozenset[str] = frozenset()  # the unit types its unit word names
+    child: _Mention | None = None  # the name this one is written after as its parent
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -657,6 +661,7 @@ def _constrain_by_adjacent_parent(mentions: list[_Mention], gaz: Gazetteer, text
         # units the parent held in 2022 first; else those in its 2025 province
         m.candidates = [u for u in m.candidates if _contains(gaz, parents, u, False)] or \
             [u for u in m.candidates if by_2025 and _contains(gaz, parents, u, True)]
+        n.child = m
 
 
 def _filter_generations(mentions: list[_Mention], gaz: Gazetteer, text: str,
@@ -697,15 +702,17 @@ def _keep(m: _Mention, kept: list[Unit]) -> None:
 
 
 def _drop_foreign(mentions: list[_Mention], text: str, era: int | None) -> list[_Mention]:
-    """Places of other countries: "tỉnh Hà Nam, Trung Quốc", or a Chinese province's
-    name in a text about China after Vietnam's own province of that name was merged."""
-    china = era == 2025 and _CHINA.search(text) is not None
+    """Places of other countries: "tỉnh Hà Nam, Trung Quốc"; in a text about China, the
+    bare name of a Chinese province or city ("từ Hàng Châu về Trùng Khánh"), and since
+    2025, when Vietnam's own province Hà Nam is no more, "tỉnh Hà Nam"."""
+    china = _CHINA.search(text) is not None
     out = []
     for m in mentions:
         if _FOREIGN_AFTER.match(text, m.end):
             continue
-        if china and _exact_name_key(text[m.start:m.end]) in _CHINESE_PROVINCES and \
-                not _OLD_AFTER.match(text, m.end):
+        name = _exact_name_key(text[m.start:m.end])
+        if china and not _OLD_AFTER.match(text, m.end) and (
+                (name == _HA_NAM and era == 2025) or (name in _CHINESE_NAMES and m.bare)):
             continue
         out.append(m)
     return out
@@ -857,6 +864,8 @@ def find_localities(text: str, subject_spans: list[tuple[int, int]] | None = Non
     for m in resolved:
         order.setdefault(m.resolved.code, m.start)  # type: ignore[union-attr]
     named_2025 = {code for code in order if gaz.units[code].gen == 2025}
+    written_parents = {(m.child.resolved.code, m.resolved.code) for m in resolved  # type: ignore[union-attr]
+                       if m.child is not None and m.child.resolved is not None}
     successor = {code: gaz.successor(gaz.units[code], named_2025)
                  for code in order if gaz.units[code].gen == 2022}
     role = {code: ("subject" if code in subject else "mentioned") for code in order}
@@ -867,9 +876,9 @@ def find_localities(text: str, subject_spans: list[tuple[int, int]] | None = Non
         unit = gaz.units[code]
         if code in gaz.record_ancestors(gaz.units[other]) or code == successor.get(other):
             return True
-        # since 2025 (or next to a 2025 unit) "tỉnh Ninh Bình" is the 2025 province, which
-        # the unit's record names
-        return (era == 2025 or gaz.units[other].gen == 2025) and unit.level == "p" and \
+        # since 2025 (or written as a 2025 unit's parent) "tỉnh Ninh Bình" is the 2025
+        # province, which the unit's record names
+        return (era == 2025 or (other, code) in written_parents) and unit.level == "p" and \
             gaz.same_province.get(gaz.new_province(unit) or "") == unit and \
             gaz.new_province(gaz.units[other]) == gaz.new_province(unit)
 

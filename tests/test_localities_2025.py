@@ -133,6 +133,10 @@ def test_foreign_places_are_not_vietnamese_provinces():
     assert places("Mưa lớn ở Hà Nam (Trung Quốc) làm ngập nhiều tuyến phố.") == []
     # since 2025 there is no Vietnamese province Hà Nam to mean in a story about China
     assert places("Nhiều thành phố của Trung Quốc ngập lụt, tỉnh Hà Nam bị nặng nhất.") == []
+    # a Chinese city's name that a Vietnamese district also bears, bare in a story about China
+    assert places("Chàng trai Trung Quốc đi bộ từ Hàng Châu về Trùng Khánh ăn Tết.") == []
+    assert [p[0] for p in places("Huyện Trùng Khánh, tỉnh Cao Bằng bán hạt dẻ sang "
+                                 "Trung Quốc.")] == ["Cao Bằng"]
     # but the old province is still what "(cũ)" means, and a Vietnamese place followed by a
     # capitalised word is no country ("Lào Cai", "Đức Thọ")
     assert [p[0] for p in places("Hàng hóa từ tỉnh Hà Nam (cũ) sang Trung Quốc.")] == ["Hà Nam"]
