@@ -622,22 +622,30 @@ def _restore(concept: Concept, vocab: Vocabulary) -> str:
 
 
 def format_results(result: dict) -> str:
-    """Plain text for the terminal: totals, suggestion, hits with snippets, facets."""
+    """Plain text for the terminal: totals, suggestion, hits with snippets, facets.
+
+    Everything that comes from the articles or the query goes through
+    `printable`: a title holding escape sequences (an index written before
+    the indexer cleaned them, or a query typed with them) must not recolour
+    the terminal, rename its window or hide text.
+    """
+    from indexer.terminal import printable as safe
+
     lines: list[str] = []
     total = result.get("total", 0)
     query = result.get("query", "")
-    header = f"{total} kết quả cho «{query}»" if query else f"{total} kết quả"
+    header = f"{total} kết quả cho «{safe(query)}»" if query else f"{total} kết quả"
     if result.get("pages"):
         header += f" (trang {result.get('page')}/{result.get('pages')})"
     lines.append(header)
     if result.get("suggestion"):
-        lines.append(f"Có phải bạn muốn tìm: {result['suggestion']}")
+        lines.append(f"Có phải bạn muốn tìm: {safe(result['suggestion'])}")
     start = (result.get("page", 1) - 1) * result.get("per_page", 10)
     for i, hit in enumerate(result.get("hits", []), start + 1):
         lines.append("")
         date = hit.get("date") or "không rõ ngày"
-        lines.append(f"{i}. {hit.get('title')}  [{date}]  {hit.get('id')}")
-        lines.append(f"   {_plain(hit.get('snippet', ''))}")
+        lines.append(f"{i}. {safe(hit.get('title'))}  [{safe(date)}]  {safe(hit.get('id'))}")
+        lines.append(f"   {safe(_plain(hit.get('snippet', '')))}")
     facets = result.get("facets") or {}
     names = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã",
              "province_2025": "Tỉnh (2025)", "directive": "Văn bản", "year": "Năm"}
@@ -649,7 +657,7 @@ def format_results(result: dict) -> str:
                 lines.append("")
                 shown = True
             values = ", ".join(
-                f"{e.get('label') or e['value']} ({e['count']})" for e in entries[:8]
+                f"{safe(e.get('label') or e['value'])} ({e['count']})" for e in entries[:8]
             )
             lines.append(f"{names.get(name, name)}: {values}")
     return "\n".join(lines)
