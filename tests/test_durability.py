@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from processes import wait_for_children
 
 from indexer.build import build_index
 from indexer.generations import open_generation, toc_generations, toc_path
@@ -208,32 +209,6 @@ def test_the_owner_keeps_its_id_when_read_after_the_newcomer(tmp_path: Path) -> 
 
 
 # ---------------------------------------------------------------- reading processes
-
-
-def children(pid: int) -> list[int]:
-    """Live child processes of `pid`, from /proc (no /proc/PID/task/*/children here)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{name}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(name))
-    return found
-
-
-def wait_for_children(pid: int, count: int, timeout: float = 60) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        kids = children(pid)
-        if len(kids) >= count:
-            return kids
-        time.sleep(0.05)
-    raise AssertionError(f"the indexer never started {count} reading processes")
 
 
 @pytest.fixture

@@ -1,9 +1,11 @@
-"""Issue 7, faults: the indexer killed at random, a full disk, two indexers at once.
+"""Faults: the indexer or its reading processes killed at random, a full disk,
+two indexers at once.
 
 Everything is done for real: `vnsearch index` subprocesses killed with SIGKILL
-at random moments, a 2 MB tmpfs mounted over the index folder (root, as in CI)
-or, where mounting is impossible, RLIMIT_FSIZE in the child so that writes
-fail with EFBIG, and two indexers started together on one index.
+at random moments, their reading processes too, a 2 MB tmpfs mounted over the
+index folder (root, as in CI) or, where mounting is impossible, RLIMIT_FSIZE
+in the child so that writes fail with EFBIG, with and without parallel writer
+processes, and two indexers started together on one index.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from processes import children, wait_for_children
 from whoosh import index as whoosh_index
 
+from indexer.build import PARALLEL_THRESHOLD, build_index
+from indexer.generations import open_generation, toc_generations
 from webapp.search import SearchEngine
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,6 +102,25 @@ def assert_answers(index_dir: Path) -> set[str]:
     return {h["id"] for h in everything["hits"]}
 
 
+def assert_no_leftovers(index_dir: Path) -> None:
+    """Only the newest generation and the one kept before it: no file of a failed run.
+
+    Segment files must be named by a TOC that opens, and nothing else of
+    Whoosh's may remain (temporary TOCs, the sorting-run folder).
+    """
+    gens = toc_generations(index_dir)
+    assert 1 <= len(gens) <= 2, gens
+    live = set()
+    for gen in gens:
+        live |= {s.segment_id() for s in open_generation(index_dir, gen)._read_toc().segments}
+    for name in os.listdir(index_dir):
+        if name in ("MAIN_WRITELOCK", "vnsearch.lock", "vnsearch-files.json"):
+            continue
+        if name.startswith("_MAIN_") and name.endswith(".toc"):
+            continue
+        assert name.startswith("MAIN_") and name.split(".")[0] in live, name
+
+
 def test_random_sigkills_leave_a_working_index_that_converges(tmp_path: Path) -> None:
     """15 runs while the corpus changes under them; 10 are killed at a random moment.
 
@@ -161,11 +185,84 @@ def test_random_sigkills_leave_a_working_index_that_converges(tmp_path: Path) ->
     assert set(converged["records"]) == {p.stem for p in corpus.glob("*.txt")}
     assert converged == clean
     # and the killed runs left no files behind that no commit names
-    ix = whoosh_index.open_dir(str(index_dir))
-    live = {segment.segment_id() for segment in ix._read_toc().segments}
-    for name in os.listdir(index_dir):
-        if name.startswith("MAIN_") and name != "MAIN_WRITELOCK":
-            assert name.split(".")[0] in live, name
+    assert_no_leftovers(index_dir)
+
+
+def write_versioned(folder: Path, name: str, version: int) -> None:
+    """An article whose title ends in `(bản <version>)` (from samples that open with the title)."""
+    samples = [p for p in sorted(CORPUS.glob("*.txt")) if p.name[:3] in ("000", "001", "004")]
+    lines = samples[int(name[-2:]) % len(samples)].read_text("utf-8").splitlines()
+    paragraphs = [line for line in lines[1:] if len(line) > 80][:3]
+    text = f"{lines[0]} ({name}, bản {version})\n\n" + "\n\n".join(paragraphs) + "\n"
+    (folder / f"{name}.txt").write_text(text, "utf-8")
+
+
+def title_version(engine: SearchEngine, article_id: str) -> int | None:
+    """The version in an article's title (None: not indexed)."""
+    record = engine.article(article_id)
+    if record is None:
+        return None
+    return int(record["title"].rsplit("bản ", 1)[1].rstrip(")"))
+
+
+def test_reading_processes_killed_at_random_cost_only_their_files(tmp_path: Path) -> None:
+    """4 runs over a changing corpus; in each, reading processes are SIGKILLed at random.
+
+    Every run must end by itself and commit: a killed process's file is
+    reported and keeps its previous version, every other file is indexed as
+    it is now, and a last run without kills gives exactly a clean build.
+    """
+    rnd = random.Random(20261127)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(10):
+        write_versioned(corpus, f"art_{i:02d}", 0)
+    index_dir = tmp_path / "index"
+    assert build_index([str(corpus)], index_dir).added == 10
+    version = {f"art_{i:02d}": 0 for i in range(10)}  # in the index
+    on_disk = dict(version)
+    slow = {**os.environ, "VNSEARCH_READ_DELAY": "0.3"}  # each file takes a moment
+    kills = lost_files = 0
+    for run in range(1, 5):
+        for name in rnd.sample(sorted(version), 4):
+            write_versioned(corpus, name, run)
+            on_disk[name] = run
+        proc = subprocess.Popen(cli("index", corpus, "--index", index_dir, "--workers", "2"),
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=slow)
+        try:
+            wait_for_children(proc.pid, 2)
+            for _ in range(rnd.randint(1, 2)):
+                time.sleep(rnd.uniform(0.0, 0.8))
+                readers = children(proc.pid)
+                if readers:
+                    os.kill(rnd.choice(readers), signal.SIGKILL)
+                    kills += 1
+            out, err = proc.communicate(timeout=120)  # never a hang
+        finally:
+            proc.kill()
+            proc.wait()
+        assert proc.returncode == 0, err
+        assert "Traceback" not in err
+        failed = {line.split(": ")[1] for line in err.splitlines()
+                  if "the reading process died (killed by SIGKILL)" in line}
+        assert out.strip().endswith(f"failed {len(failed)}"), (out, err)
+        lost_files += len(failed)
+        engine = SearchEngine(index_dir)
+        for name in version:
+            failed_here = str(corpus / f"{name}.txt") in failed
+            if not failed_here:
+                version[name] = on_disk[name]
+            assert title_version(engine, name) == version[name], (run, name, failed_here)
+
+    assert kills >= 4
+    print(f"4 runs: {kills} reading processes killed, {lost_files} files reported and kept")
+    final = run_index(corpus, index_dir)
+    assert final.returncode == 0 and final.stdout.strip().endswith("failed 0"), final.stderr
+    clean_dir = tmp_path / "clean"
+    assert build_index([str(corpus)], clean_dir).added == 10
+    assert content(index_dir) == content(clean_dir)
+    assert_no_leftovers(index_dir)
 
 
 # ---------------------------------------------------------------- full disk
@@ -215,6 +312,12 @@ def small_disk(tmp_path: Path) -> Iterator[tuple[Path, FileLimit, Callable[[], N
     yield disk / "index", limit, limit.lift
 
 
+def listing(index_dir: Path) -> dict[str, int]:
+    """Every file under the index folder and its size (the lock file holds a pid)."""
+    return {str(p.relative_to(index_dir)): p.stat().st_size for p in index_dir.rglob("*")
+            if p.name != "vnsearch.lock"}
+
+
 def _full_disk_keeps_the_old_index(tmp_path: Path, index_dir: Path, limit: FileLimit,
                                    make_room: Callable[[], None], workers: str) -> None:
     corpus = tmp_path / "corpus"
@@ -222,8 +325,12 @@ def _full_disk_keeps_the_old_index(tmp_path: Path, index_dir: Path, limit: FileL
     first = run_index(corpus, index_dir, "--workers", workers)
     assert first.returncode == 0, first.stderr
     before = content(index_dir)
+    files_before = listing(index_dir)
+    space_before = os.statvfs(index_dir).f_bfree
     rnd = random.Random(5)
-    for i in range(40):
+    # with two workers, enough articles that writer processes do the analysis
+    count = 40 if workers == "1" else PARALLEL_THRESHOLD + 16
+    for i in range(count):
         write_article(corpus, f"big_{i:02d}", rnd)
 
     failed = run_index(corpus, index_dir, "--workers", workers, max_file_bytes=limit.bytes)
@@ -234,20 +341,19 @@ def _full_disk_keeps_the_old_index(tmp_path: Path, index_dir: Path, limit: FileL
     assert "cannot write the index" in message, failed.stderr
     assert ("No space left on device" in message) or ("File too large" in message), message
     assert "the index was not changed" in message
+    # the failed run removed every file it wrote, its writer processes' too:
+    # the folder and the free space are as they were before it
+    assert listing(index_dir) == files_before
+    if limit.bytes is None:  # a filesystem of our own: nobody else changes its free space
+        assert os.statvfs(index_dir).f_bfree == space_before
     # the old index is intact and answers exactly as before
     assert content(index_dir) == before
-    # the failed run cleaned up after itself: only committed segments remain
-    ix = whoosh_index.open_dir(str(index_dir))
-    live = {segment.segment_id() for segment in ix._read_toc().segments}
-    leftovers = [n for n in os.listdir(index_dir)
-                 if n.startswith("MAIN_") and n != "MAIN_WRITELOCK"
-                 and n.split(".")[0] not in live]
-    assert leftovers == []
 
     make_room()
     again = run_index(corpus, index_dir, "--workers", workers, max_file_bytes=limit.bytes)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.strip() == "added 40, updated 0, deleted 0, unchanged 5, failed 0"
+    assert again.stdout.strip() == f"added {count}, updated 0, deleted 0, unchanged 5, failed 0"
+    assert_no_leftovers(index_dir)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
