@@ -24,6 +24,9 @@ take unbounded memory:
   `MAX_PAGE_BYTES`) is refused above its limit: a 50 MB "article" is a
   mistake (a dump saved with the wrong extension) whose analysis would take
   minutes;
+- a saved page is refused with more than `MAX_PAGE_ELEMENTS` elements, and
+  one with more than `MAX_COMPARED_ELEMENTS` is extracted in trafilatura's
+  fast mode, so extraction time grows linearly with the page;
 - a .json document is parsed whole, so it may have at most `MAX_JSON_BYTES`;
 - JSON Lines (.jsonl, .jsonl.gz, .jsonl.xz) are streamed line by line from
   the (decompressing) file: a line longer than `MAX_LINE_BYTES` is skipped

@@ -337,7 +337,7 @@ def test_page_of_many_sibling_paragraphs_is_extracted(tmp_path: Path) -> None:
     # comparison with readability, both quadratic).
     page = tmp_path / "many_paragraphs.html"
     page.write_text(_page(800 * 1024, "<p>Hà Nam {}.</p>"), encoding="utf-8")
-    result = vnsearch("extract", "--json", page, timeout=240)
+    result = vnsearch("extract", "--json", page, timeout=120)
     assert result.returncode == 0, text(result.stderr)
     (record,) = [json.loads(line) for line in result.stdout.splitlines()]
     paragraphs = record["body"].split("\n\n")
