@@ -248,7 +248,7 @@ def open_regular(path: str | Path) -> BinaryIO:
     """
     path = Path(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
         raise _os_error(path, error) from None
     try:
@@ -274,23 +274,6 @@ def _read_limited(path: Path, limit: int, what: str) -> bytes:
         raise _os_error(path, error) from None
     if len(data) > limit:
         raise _too_large(path, None, limit, what)
-    return data
-
-
-def read_bytes(path: Path, limit: int = MAX_JSON_BYTES) -> bytes:
-    """A regular file's content, at most `limit` bytes, decompressed for .gz/.xz."""
-    name = path.name.lower()
-    if not name.endswith((".gz", ".xz")):
-        return _read_limited(path, limit, "this file")
-    try:
-        with _open_stream(path) as stream:
-            data = stream.read(limit + 1)
-    except _CORRUPT as error:
-        raise ReadError(path, f"corrupt compressed file ({error})") from None
-    except OSError as error:
-        raise _os_error(path, error) from None
-    if len(data) > limit:
-        raise ReadError(path, f"decompresses to more than {_megabytes(limit)}")
     return data
 
 
@@ -332,6 +315,8 @@ def _parse(text: str, number: int, where: str) -> JsonLine:
         return JsonLine(number, None, f"invalid JSON on {where} {number}: {error.msg}")
     except RecursionError:
         return JsonLine(number, None, f"{where} {number}: JSON nested too deeply")
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        return JsonLine(number, None, f"{where} {number}: JSON number too long")
     if not isinstance(item, dict):
         return JsonLine(number, None, f"{where} {number}: not a JSON object")
     return JsonLine(number, item, None)
@@ -451,7 +436,8 @@ def iter_jsonl(path: Path, notes: list[str] | None = None) -> Iterator[JsonLine]
                     break
                 records += 1
                 try:
-                    text = line if isinstance(line, str) else decoder.line(line)
+                    text = unicodedata.normalize("NFC", line) if isinstance(line, str) \
+                        else decoder.line(line)
                 except UnicodeDecodeError:
                     yield JsonLine(number, None, f"line {number}: not valid {decoder.name} text")
                     continue
@@ -482,6 +468,8 @@ def iter_json(path: Path, notes: list[str] | None = None) -> Iterator[JsonLine]:
         raise ReadError(path, f"invalid JSON on line {error.lineno}: {error.msg}") from None
     except RecursionError:
         raise ReadError(path, "JSON nested too deeply") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise ReadError(path, "JSON number too long") from None
     items = data if isinstance(data, list) else [data]
     for number, item in enumerate(items[:MAX_RECORDS], 1):
         if isinstance(item, dict):
@@ -491,30 +479,6 @@ def iter_json(path: Path, notes: list[str] | None = None) -> Iterator[JsonLine]:
     if len(items) > MAX_RECORDS:
         yield JsonLine(MAX_RECORDS, None, f"more than {MAX_RECORDS:,} records in one file, "
                        "the rest is not read (split the file)", final=True)
-
-
-def read_json_records(
-    path: Path, notes: list[str] | None = None
-) -> tuple[list[tuple[int, dict]], list[str]]:
-    """Records of a .json (a list or one object) or .jsonl(.gz/.xz) file.
-
-    Returns `(records, warnings)`: each record with its line number (its
-    position in a .json list), and one warning per unusable line, so one bad
-    line costs only itself. A file with no usable record at all raises.
-    """
-    path = Path(path)
-    lines = iter_json(path, notes) if path.name.lower().endswith(".json") else \
-        iter_jsonl(path, notes)
-    records: list[tuple[int, dict]] = []
-    warnings: list[str] = []
-    for line in lines:
-        if line.record is not None:
-            records.append((line.number, line.record))
-        elif line.problem:
-            warnings.append(line.problem)
-    if not records:
-        raise ReadError(path, warnings[0] if warnings else "no records")
-    return records, warnings
 
 
 @dataclass

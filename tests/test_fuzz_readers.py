@@ -85,6 +85,7 @@ json_lines = st.lists(
         texts,
         st.integers(1, 5000).map(lambda n: "[" * n),
         st.integers(1, 3000).map(lambda n: '{"a":' * n + "1" + "}" * n),
+        st.integers(4000, 6000).map(lambda n: '{"id": "n", "body": "x", "n": ' + "7" * n + "}"),
     ),
     max_size=12,
 ).map("\n".join)

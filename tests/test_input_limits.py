@@ -406,10 +406,12 @@ def test_symbolic_links_out_of_the_corpus_are_not_followed(tmp_path: Path) -> No
 def test_deeply_nested_json_line_costs_only_itself(tmp_path: Path) -> None:
     dump = tmp_path / "nested.jsonl"
     dump.write_text("\n".join([_record("before"), "[" * 100_000, '{"a":' * 50_000,
+                               '{"id": "long", "body": "x", "n": ' + "9" * 5000 + "}",
                                _record("after")]), encoding="utf-8")
     articles, warnings = extract_file_report(dump)
     assert [a.id for a in articles] == ["before", "after"]
-    assert warnings == ["line 2: JSON nested too deeply", "line 3: JSON nested too deeply"]
+    assert warnings == ["line 2: JSON nested too deeply", "line 3: JSON nested too deeply",
+                        "line 4: JSON number too long"]
 
     document = tmp_path / "nested.json"
     document.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
