@@ -417,3 +417,30 @@ def test_a_damaged_newest_commit_falls_back_to_the_last_good_one(
     assert site.ids() == served
     log = site.stop()
     assert "Traceback" not in log, log
+
+
+def test_a_long_running_engine_sees_every_commit_s_deletions(tmp_path: Path) -> None:
+    """Was: from the second commit that deleted in a segment on, a server kept the old set.
+
+    Found by bench/soak.py: a re-used segment reader kept Whoosh's cached set
+    of deleted documents, so deleted and replaced articles stayed listed.
+    """
+    folder, index_dir = tmp_path / "tin", tmp_path / "ix"
+    for shard in range(4):
+        jsonl(folder / f"phan_{shard}.jsonl",
+              *(record(f"bai-{shard}-{n}", f"Bài {n} phần {shard}") for n in range(3)))
+    build_index([str(folder)], index_dir)
+    from webapp.search import SearchEngine
+
+    serving = SearchEngine(index_dir)
+    assert len(ids_found(index_dir)) == serving.search(EVERYTHING)["total"] == 12
+    for shard in range(3):
+        (folder / f"phan_{shard}.jsonl").unlink()
+        jsonl(folder / "phan_3.jsonl", *(record(f"bai-3-{n}", f"Bài {n} sửa lần {shard}")
+                                         for n in range(3 - shard)))
+        build_index([str(folder)], index_dir)
+        fresh = SearchEngine(index_dir).search(EVERYTHING, per_page=100)
+        assert serving.search(EVERYTHING, per_page=100)["hits"] == fresh["hits"], shard
+        assert {h["id"] for h in fresh["hits"]} == (
+            {f"bai-{s}-{n}" for s in range(shard + 1, 3) for n in range(3)}
+            | {f"bai-3-{n}" for n in range(3 - shard)})

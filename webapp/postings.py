@@ -60,6 +60,8 @@ def open_reader(ix: object, previous: IndexView | None = None) -> IndexReader:
             else:
                 reader._segment = segment
                 reader._perdoc._segment = segment
+                # Whoosh caches the deleted set on the reader: a new commit may delete more
+                reader.__dict__.pop("deleted_docs_set", None)
             readers.append(reader)
     except Exception:
         for reader in readers:
