@@ -9,6 +9,9 @@ Sets:
 - ``known-summary`` / ``known-title``: known-item search over VietNews val+test
   (43,238 articles); the query is an article's summary (lead) or its title, the
   one relevant document is that article (`vietnews_known.tsv`).
+- ``known-lead``: the same summaries as queries, over the same articles indexed
+  without their summaries (corpus ``vietnews-nolead``), so the query is not a
+  passage of the article but its lead paraphrasing the body.
 - ``questions``: questions written for this set about articles of the 2026
   crawl and a baomoi-2017 slice (`questions.*`), over the ``questions`` corpus.
 - ``dev62``: the 62-query VietNews set (`vietnews_dev.*`).
@@ -43,7 +46,16 @@ HELD_SHARE = 0.3
 BAOMOI_SLICE = 10_000
 
 PARTS = ("tune", "held")
-SET_NAMES = ("known-summary", "known-title", "questions", "dev62")
+#: Each set and the corpus it runs over.
+SET_CORPUS = {
+    "known-summary": "vietnews",
+    "known-title": "vietnews",
+    "known-lead": "vietnews-nolead",
+    "questions": "questions",
+    "dev62": "vietnews",
+}
+SET_NAMES = tuple(SET_CORPUS)
+CORPORA = ("vietnews", "vietnews-nolead", "questions")
 
 
 # -- corpora -------------------------------------------------------------------
@@ -63,9 +75,13 @@ def baomoi_slice_ids(ids: list[str]) -> set[str]:
 
 
 def corpus_records(name: str) -> Iterator[dict]:
-    """The articles of corpus `name` (``vietnews`` or ``questions``), in a fixed order."""
+    """The articles of corpus `name` (one of `CORPORA`), in a fixed order."""
     if name == "vietnews":
         yield from read_jsonl(VIETNEWS)
+    elif name == "vietnews-nolead":
+        for record in read_jsonl(VIETNEWS):
+            record.pop("summary", None)
+            yield record
     elif name == "questions":
         yield from read_jsonl(CRAWL)
         baomoi = list(read_jsonl(BAOMOI))
@@ -171,13 +187,16 @@ def read_split(path: Path) -> dict[str, str]:
 
 
 def load_set(name: str, texts: dict[str, dict] | None = None) -> DevSet:
-    """Set `name`; the known-item sets need `texts` (id → record) for their queries."""
-    if name in ("known-summary", "known-title"):
-        if texts is None:
-            raise ValueError("known-item queries are read from the corpus: pass texts")
-        key = name.split("-", 1)[1]
-        out = DevSet(name, "vietnews")
-        for qid, docid, part in read_tsv(DATA / "vietnews_known.tsv"):
+    """Set `name`. The known-item queries are read from VietNews: from `texts`
+    (id → record) when it holds them, else from the corpus file."""
+    if name in ("known-summary", "known-title", "known-lead"):
+        key = "title" if name == "known-title" else "summary"
+        rows = read_tsv(DATA / "vietnews_known.tsv")
+        if texts is None or any(key not in texts.get(r[1], {}) for r in rows):
+            wanted = {r[1] for r in rows}
+            texts = {d["id"]: d for d in read_jsonl(VIETNEWS) if d["id"] in wanted}
+        out = DevSet(name, SET_CORPUS[name])
+        for qid, docid, part in rows:
             out.queries.append((qid, texts[docid][key]))
             out.qrels[qid] = {docid: 1}
             out.part[qid] = part

@@ -153,7 +153,7 @@ def check(_: argparse.Namespace) -> int:
     """Validates formats, ids and splits, and prints each set's size per part."""
     vietnews = {d["id"]: d for d in devsets.read_jsonl(devsets.VIETNEWS)}
     qids = {d["id"] for d in devsets.corpus_records("questions")}
-    corpus_ids = {"vietnews": set(vietnews), "questions": qids}
+    corpus_ids = {"vietnews": set(vietnews), "vietnews-nolead": set(vietnews), "questions": qids}
     problems = []
     for name in devsets.SET_NAMES:
         s = devsets.load_set(name, vietnews)
@@ -197,7 +197,7 @@ def main() -> int:
     p.add_argument("--lead", type=int, default=160, help="characters of the lead shown")
     p.set_defaults(run=pool)
     p = sub.add_parser("corpus", help="write a corpus as JSONL (outside the repository)")
-    p.add_argument("name", choices=("vietnews", "questions"))
+    p.add_argument("name", choices=devsets.CORPORA)
     p.add_argument("out", type=Path)
     p.set_defaults(run=corpus)
     sub.add_parser("check", help="validate the files").set_defaults(run=check)
