@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+#: What ruff checks.
+CODE = ("indexer", "engine", "webapp", "vnsearch", "tests", "bench", "tools")
 
 
 def ensure_venv(extra: str) -> None:
@@ -51,7 +53,7 @@ def main(argv: list[str]) -> int:
         ensure_venv("")
         return subprocess.call([str(BIN / "vnsearch"), "serve", *rest])
     ensure_venv("test")
-    subprocess.run([str(BIN / "ruff"), "check", "indexer", "webapp", "tests", "bench"], check=True)
+    subprocess.run([str(BIN / "ruff"), "check", *CODE], check=True)
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
 
 

@@ -101,7 +101,7 @@ def add_one_article(index_dir: Path, workdir: Path) -> tuple[float, str]:
     )
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "index", str(new), "--index", str(index_dir)],
+        [sys.executable, "-m", "vnsearch", "index", str(new), "--index", str(index_dir)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -45,7 +45,7 @@ DATA = REPO.parent / "shared" / "data" / "vietnews" / "vietnews_valtest.jsonl.xz
 
 
 def vnsearch(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "webapp.cli", *map(str, args)]
+    return [sys.executable, "-m", "vnsearch", *map(str, args)]
 
 
 def read_records(limit: int) -> list[dict]:

@@ -23,10 +23,10 @@ sys.path.insert(0, str(REPO))
 from whoosh import query as wq  # noqa: E402
 from whoosh import sorting  # noqa: E402
 
+from engine import SearchEngine  # noqa: E402
+from engine.query import parse  # noqa: E402
 from indexer.normalize import fold  # noqa: E402
 from indexer.schema import FACETS  # noqa: E402
-from webapp.query import parse  # noqa: E402
-from webapp.search import SearchEngine  # noqa: E402
 
 QUERIES = REPO / "bench" / "data" / "vietnews_dev.queries.tsv"
 

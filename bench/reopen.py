@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from webapp.search import SearchEngine  # noqa: E402
+from engine import SearchEngine  # noqa: E402
 
 QUERIES = ("xay dung chinh don dang", "giá xăng tăng", "Hà Nội")
 
@@ -66,7 +66,7 @@ def main() -> None:
             (corpus / f"added_{number:04d}.jsonl").write_text(
                 json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "webapp.cli", "index", str(corpus),
+            subprocess.run([sys.executable, "-m", "vnsearch", "index", str(corpus),
                             "--index", str(args.index)],
                            cwd=REPO, check=True, capture_output=True, text=True)
             indexed = time.perf_counter() - t0

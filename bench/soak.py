@@ -49,10 +49,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from engine import SearchEngine  # noqa: E402
 from indexer.extract import extract_file  # noqa: E402
 from indexer.generations import open_newest_readable, toc_generations, toc_path  # noqa: E402
 from indexer.schema import decode_state  # noqa: E402
-from webapp.search import SearchEngine  # noqa: E402
 
 DATA = Path("/work/shared/data/crawl-news-2026-sample/crawl_news_2026.jsonl.xz")
 EVERYTHING = "-zzqxjw"  # only an exclusion: every article
@@ -61,7 +61,7 @@ EXIT_BUSY = 75
 
 
 def cli(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "webapp.cli", *map(str, args)]
+    return [sys.executable, "-m", "vnsearch", *map(str, args)]
 
 
 # ---------------------------------------------------------------- articles

@@ -7,7 +7,6 @@
     extract_text(id, text, source) -> Article, for a scraped .txt page
     extract_record(record, source) -> Article, for one JSON record (ValueError if
                                       it lacks `id` or `body`)
-    extract_command(files, as_json)   the body of `vnsearch extract`
 
 One bad line in a JSONL dump costs only that line: its problem is reported as
 a warning and the good records are kept. A file with no usable record, or that
@@ -31,7 +30,6 @@ import errno
 import os
 import re
 import stat
-import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -48,7 +46,7 @@ from indexer.readers import (
     read_html,
     read_text,
 )
-from indexer.terminal import display_path, json_line, printable
+from indexer.terminal import display_path
 
 SUPPORTED_SUFFIXES = (".txt", ".json", ".jsonl", ".jsonl.gz", ".jsonl.xz", ".html", ".htm")
 #: Problems listed per file; more are counted in one last line (a bomb of bad lines
@@ -386,69 +384,3 @@ def _record_article(record: dict, source: str, ids: set[str]) -> Article | str:
 def extract_file(path: Path) -> list[Article]:
     """Articles of one file (skipped JSON lines dropped; see extract_file_report)."""
     return extract_file_report(path)[0]
-
-
-def format_record(article: Article) -> str:
-    """A readable view of one record, for `vnsearch extract` without --json."""
-    lines = [
-        f"id:         {printable(article.id)}",
-        f"title:      {printable(article.title)}",
-        f"date:       {printable(article.date or '-')}",
-        f"author:     {printable(article.author or '-')}",
-        f"source:     {display_path(article.source) if article.source else '-'}",
-    ]
-    for i, loc in enumerate(article.localities):
-        names = printable(", ".join(n for n in (loc.commune, loc.district, loc.province) if n))
-        label = "localities:" if i == 0 else ""
-        lines.append(f"{label:<12}{names} (2025: {printable(loc.province_2025)}) [{loc.role}]")
-    if not article.localities:
-        lines.append("localities: -")
-    for i, d in enumerate(article.directives):
-        label = "directives:" if i == 0 else ""
-        details = printable(", ".join(x for x in (d.type, d.issuer, d.date) if x))
-        lines.append(f"{label:<12}{printable(d.code)} ({details})")
-    if not article.directives:
-        lines.append("directives: -")
-    body = article.body if len(article.body) <= 400 else article.body[:400] + "…"
-    lines.append("body:")
-    lines.extend("  " + printable(p) for p in body.split("\n\n"))
-    return "\n".join(lines)
-
-
-def extract_command(files: Iterable[str], as_json: bool) -> int:
-    """`vnsearch extract`: print records (JSON Lines with --json); problems on stderr.
-
-    Returns the exit status: 0 when every file was read, 1 when any failed.
-    """
-    failed = 0
-    first = True
-    problems: list[tuple[str, str]] = []
-    for path in iter_input_files(files, problems):
-        for where, reason in problems:
-            print(f"{where}: {reason}", file=sys.stderr)
-            failed += 1
-        problems.clear()
-        notes: list[str] = []
-        shown = display_path(path)
-        try:
-            articles, warnings = extract_file_report(path, notes)
-        except ReadError as error:
-            print(f"{display_path(error.path)}: {printable(error.reason)}", file=sys.stderr)
-            failed += 1
-            continue
-        for note in notes:
-            print(f"{shown}: {printable(note)}", file=sys.stderr)
-        for warning in warnings:
-            print(f"{shown}: {printable(warning)}", file=sys.stderr)
-        for article in articles:
-            if as_json:
-                print(json_line(article.to_dict()))
-            else:
-                if not first:
-                    print()
-                print(format_record(article))
-            first = False
-    for where, reason in problems:  # found after the last file
-        print(f"{where}: {reason}", file=sys.stderr)
-        failed += 1
-    return 1 if failed else 0

@@ -192,13 +192,3 @@ def fold(text: str, *, keep_case: bool = False) -> str:
         folded = normalize(text).translate(_FOLD_TABLE)
         quick = folded if folded.isascii() else unidecode(unicodedata.normalize("NFC", folded))
     return quick if keep_case else lower(quick)
-
-
-#: The name webapp/search.py and bench/relevance.py import: `fold` keeping case.
-def strip_diacritics(text: str) -> str:
-    return fold(text, keep_case=True)
-
-
-def is_folded(text: str) -> bool:
-    """True when normalised `text` carries no Vietnamese diacritics (an accent-free query)."""
-    return fold(text, keep_case=True) == text

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 def build_index_with_cli(corpus: Path, index_dir: Path) -> subprocess.CompletedProcess[str]:
     """Run the real `vnsearch index` command (the code path users run)."""
     return subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "index", str(corpus), "--index", str(index_dir)],
+        [sys.executable, "-m", "vnsearch", "index", str(corpus), "--index", str(index_dir)],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
     )
 
@@ -107,7 +107,7 @@ def search_index(search_corpus: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def engine(search_index: Path):
-    from webapp.search import SearchEngine
+    from engine import SearchEngine
 
     return SearchEngine(search_index)
 

@@ -16,11 +16,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from whoosh.fields import TEXT
 
+from engine.query import MAX_QUERY_CHARS, MAX_SYLLABLES, parse
 from indexer.analysis import VIEWS, find_folded, syllables, terms, text_syllables
 from indexer.normalize import normalize
 from indexer.schema import build_schema
 from indexer.segment import segment
-from webapp.query import MAX_QUERY_CHARS, MAX_SYLLABLES, parse
 
 ONSETS = ["", "b", "c", "ch", "d", "đ", "g", "gh", "gi", "h", "k", "kh", "l", "m", "n",
           "ng", "ngh", "nh", "p", "ph", "qu", "r", "s", "t", "th", "tr", "v", "x"]

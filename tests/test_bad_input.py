@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from legacy_text import encode_windows_1258
 
-from webapp.search import SearchEngine
+from engine import SearchEngine
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -87,7 +87,7 @@ def make_bad_corpus(root: Path) -> Path:
 
 def vnsearch(*args: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "webapp.cli", *map(str, args)],
+        [sys.executable, "-m", "vnsearch", *map(str, args)],
         cwd=cwd, capture_output=True, text=True, timeout=300, check=False,
     )
 

@@ -41,7 +41,7 @@ TITLE_FIRST = ("000", "001", "004")
 
 
 def cli(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "webapp.cli", *map(str, args)]
+    return [sys.executable, "-m", "vnsearch", *map(str, args)]
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None,
@@ -59,7 +59,7 @@ def indexed(result: subprocess.CompletedProcess[str]) -> str:
 
 def ids_found(index_dir: Path) -> set[str]:
     """The ids a search for everything lists (the engine behind `search` and the site)."""
-    from webapp.search import SearchEngine
+    from engine import SearchEngine
 
     return {hit["id"] for hit in SearchEngine(index_dir).search(EVERYTHING, per_page=100)["hits"]}
 
@@ -73,7 +73,7 @@ def ids_from_cli(index_dir: Path) -> set[str]:
 
 
 def article_title(index_dir: Path, article_id: str) -> str | None:
-    from webapp.search import SearchEngine
+    from engine import SearchEngine
 
     record = SearchEngine(index_dir).article(article_id)
     return None if record is None else record["title"]
@@ -430,7 +430,7 @@ def test_a_long_running_engine_sees_every_commit_s_deletions(tmp_path: Path) -> 
         jsonl(folder / f"phan_{shard}.jsonl",
               *(record(f"bai-{shard}-{n}", f"Bài {n} phần {shard}") for n in range(3)))
     build_index([str(folder)], index_dir)
-    from webapp.search import SearchEngine
+    from engine import SearchEngine
 
     serving = SearchEngine(index_dir)
     assert len(ids_found(index_dir)) == serving.search(EVERYTHING)["total"] == 12

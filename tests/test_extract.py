@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from indexer.clean import parse_page
 from indexer.extract import extract_file, extract_text
-from webapp.cli import main
+from vnsearch.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"

@@ -26,9 +26,9 @@ import pytest
 from processes import children, wait_for_children
 from whoosh import index as whoosh_index
 
+from engine import SearchEngine
 from indexer.build import PARALLEL_THRESHOLD, build_index
 from indexer.generations import open_generation, toc_generations
-from webapp.search import SearchEngine
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -37,7 +37,7 @@ EVERYTHING = "-zzqxjw"  # a query with only an exclusion: every article
 
 
 def cli(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "webapp.cli", *map(str, args)]
+    return [sys.executable, "-m", "vnsearch", *map(str, args)]
 
 
 #: `vnsearch` with RLIMIT_FSIZE set once pyvi's model is loaded (its unpickling
@@ -47,7 +47,7 @@ import resource, sys
 import indexer.build
 limit = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-from webapp.cli import main
+from vnsearch.cli import main
 sys.argv = ["vnsearch", *sys.argv[2:]]
 main()
 """

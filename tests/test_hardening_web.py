@@ -60,7 +60,7 @@ class Served:
     def __init__(self, index_dir: Path, *options: str) -> None:
         self.log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "webapp.cli", "serve", "--index", str(index_dir),
+            [sys.executable, "-m", "vnsearch", "serve", "--index", str(index_dir),
              "--port", "0", *options],
             cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
         )
@@ -296,7 +296,7 @@ def test_no_response_names_the_servers_folders(server: Served, corpus: Path,
                  "/api/search?page=" + HUGE]:
         bodies.append(fetch(server.url + path)[2])
     cli = subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "search", MARKER, "--index", str(index_dir),
+        [sys.executable, "-m", "vnsearch", "search", MARKER, "--index", str(index_dir),
          "--per-page", "100", "--json"],
         cwd=REPO, capture_output=True, text=True, encoding="utf-8", timeout=300, check=True,
     )
@@ -325,7 +325,7 @@ def test_serve_warns_when_open_to_the_network(index_dir: Path, server: Served) -
 
 def terminal_output(index_dir: Path, query: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "search", query, "--index", str(index_dir),
+        [sys.executable, "-m", "vnsearch", "search", query, "--index", str(index_dir),
          "--per-page", "100"],
         cwd=REPO, capture_output=True, timeout=300, check=True,
     )

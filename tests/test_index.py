@@ -36,7 +36,7 @@ SUMMARY_RE = re.compile(
 def vnsearch_index(*args: str | Path, env: dict[str, str] | None = None, **kw):
     """Run the real command line; returns the CompletedProcess."""
     return subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "index", *map(str, args)],
+        [sys.executable, "-m", "vnsearch", "index", *map(str, args)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -257,7 +257,7 @@ def test_sigkill_half_way_keeps_the_old_index_and_next_run_completes(
         [
             sys.executable,
             "-m",
-            "webapp.cli",
+            "vnsearch",
             "index",
             str(corpus_copy),
             "--index",

@@ -61,7 +61,7 @@ def vnsearch(*args: str | bytes | Path, timeout: float = 300,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """The real command line in a child process; output kept as bytes (terminal checks)."""
     return subprocess.run(
-        [sys.executable, "-m", "webapp.cli", *(os.fspath(a) for a in args)],
+        [sys.executable, "-m", "vnsearch", *(os.fspath(a) for a in args)],
         cwd=REPO, capture_output=True, timeout=timeout, check=False,
         env={**os.environ, **(env or {})},
     )
@@ -72,7 +72,7 @@ def text(output: bytes) -> str:
 
 
 def indexed_ids(index_dir: Path) -> list[str]:
-    from webapp.search import SearchEngine
+    from engine import SearchEngine
 
     everything = SearchEngine(index_dir).search("-zzqxjw", per_page=100)  # every article
     return sorted(hit["id"] for hit in everything["hits"])
@@ -214,7 +214,7 @@ def run_measured(args: list[str], timeout: float = 300) -> tuple[int, str, str, 
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "webapp.cli", *args], cwd=REPO, stdout=out, stderr=err,
+            [sys.executable, "-m", "vnsearch", *args], cwd=REPO, stdout=out, stderr=err,
             preexec_fn=_cap_address_space,
         )
         timer = threading.Timer(timeout, proc.kill)

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from indexer.extract import extract_record
 from indexer.localities import _read_tsv, find_localities, gazetteer
-from webapp.cli import main
+from vnsearch.cli import main
 
 NEW = "2026-01-15"  # an article written after the reorganisation
 OLD = "2024-05-01"  # and one written before it

@@ -317,12 +317,12 @@ def test_suggest_writes_names_as_the_articles_do(engine):
 
 
 def test_engine_sees_a_new_commit_without_restart(tmp_path, search_corpus):
-    from webapp.search import SearchEngine
+    from engine import SearchEngine
 
     corpus = tmp_path / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
     index_dir = tmp_path / "index"
-    cli = [sys.executable, "-m", "webapp.cli", "index", str(corpus), "--index", str(index_dir)]
+    cli = [sys.executable, "-m", "vnsearch", "index", str(corpus), "--index", str(index_dir)]
     subprocess.run(cli, cwd=REPO, check=True, capture_output=True)
     engine = SearchEngine(index_dir)
     assert engine.search("resveratrol")["total"] == 0
@@ -333,12 +333,12 @@ def test_engine_sees_a_new_commit_without_restart(tmp_path, search_corpus):
 
 def test_reopen_after_a_commit_matches_a_fresh_engine(tmp_path, search_corpus):
     """Re-use of the unchanged segments' data after a commit that adds, changes and deletes."""
-    from webapp.search import SearchEngine
+    from engine import SearchEngine
 
     corpus = tmp_path / "corpus"
     shutil.copytree(search_corpus, corpus)
     index_dir = tmp_path / "index"
-    cli = [sys.executable, "-m", "webapp.cli", "index", str(corpus), "--index", str(index_dir)]
+    cli = [sys.executable, "-m", "vnsearch", "index", str(corpus), "--index", str(index_dir)]
     subprocess.run(cli, cwd=REPO, check=True, capture_output=True)
     engine = SearchEngine(index_dir)
     queries = ["xay dung chinh don dang", "Đảng", "kênh mương", "ha noi", "huyện Châu Thành"]
@@ -371,7 +371,7 @@ def test_reopen_after_a_commit_matches_a_fresh_engine(tmp_path, search_corpus):
 
 def test_cli_json_is_the_api_result(search_index, engine):
     out = subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "search", "xay dung chinh don dang",
+        [sys.executable, "-m", "vnsearch", "search", "xay dung chinh don dang",
          "--index", str(search_index), "--json", "--province", "Hà Nam"],
         cwd=REPO, capture_output=True, text=True, check=True,
     )
@@ -381,7 +381,7 @@ def test_cli_json_is_the_api_result(search_index, engine):
     direct.pop("took_ms")
     assert printed == direct
     text = subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "search", "xay dung chinh don dang",
+        [sys.executable, "-m", "vnsearch", "search", "xay dung chinh don dang",
          "--index", str(search_index)],
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout
@@ -399,7 +399,7 @@ def test_concurrent_searches_give_the_same_results(engine):
 
 
 def test_phrase_through_decoded_position_keys_agrees(engine, monkeypatch):
-    from webapp import ranking
+    from engine import ranking
 
     expected = {q: all_ids(engine, q) for q in ('"vỏ nho"', '"chỉnh đốn Đảng"', '"nho chất bổ"')}
     monkeypatch.setattr(ranking, "DECODE_ALL_ABOVE", 0)  # the path big indexes take

@@ -362,7 +362,7 @@ def test_vnsearch_serve_builds_the_index_then_serves(tmp_path: Path, left_empty:
         index.create_in(str(tmp_path / "idx"), build_schema())
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "webapp.cli", "serve", "--index", "idx", "--port", str(port)],
+        [sys.executable, "-m", "vnsearch", "serve", "--index", "idx", "--port", str(port)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

@@ -6,10 +6,9 @@ from typing import Any
 
 from flask import Blueprint, abort, request
 
-from .engine import get_engine
 from .pages import not_found_message
 from .params import MAX_QUERY_CHARS, BadRequest, clean_text, int_param, parse_search_args
-from .public import public_hit, public_result
+from .shared_engine import get_engine
 
 api = Blueprint("api", __name__)
 
@@ -21,8 +20,8 @@ MAX_PREFIX_CHARS = 100
 def search() -> dict[str, Any]:
     """Exactly what `vnsearch search --json` prints, for the same parameters."""
     state = parse_search_args(request.args)
-    return public_result(get_engine().search(state.q, filters=state.filters, sort=state.sort,
-                                             page=state.page, per_page=state.per_page))
+    return get_engine().search(state.q, filters=state.filters, sort=state.sort,
+                               page=state.page, per_page=state.per_page)
 
 
 @api.get("/article/<path:doc_id>")
@@ -34,7 +33,7 @@ def article(doc_id: str) -> dict[str, Any]:
     record = get_engine().article(doc_id, q=q)
     if record is None:
         abort(404, description=not_found_message(doc_id))
-    return public_hit(record)
+    return record
 
 
 @api.get("/suggest")

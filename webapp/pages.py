@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .engine import get_engine
 from .params import MAX_QUERY_CHARS, SearchState, clean_text, parse_search_args
-from .public import public_hit
+from .shared_engine import get_engine
 from .viewmodels import article_page, search_page
 
 pages = Blueprint("pages", __name__)
@@ -56,7 +55,7 @@ def article(doc_id: str) -> str:
     record = get_engine().article(doc_id, q=q)
     if record is None:
         abort(404, description=not_found_message(doc_id))
-    view = article_page(public_hit(record), q, search_base=url_for("pages.search"),
+    view = article_page(record, q, search_base=url_for("pages.search"),
                         article_base=url_for("pages.article", doc_id="x")[:-1],
                         api_url=url_for("api.article", doc_id=doc_id))
     return render_template("article.html", article=view, state=SearchState(q=q))

@@ -25,8 +25,9 @@ from waitress.adjustments import Adjustments
 from waitress.server import MultiSocketServer, TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
+from engine import holds_articles, index_exists
+
 from . import REQUEST_BODY_LIMIT, create_app
-from .engine import holds_articles, index_exists
 
 #: The sample articles shipped with the repository.
 DEFAULT_CORPUS = "corpus"

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from indexer.analysis import folded
 
-from .postings import IndexView
+from .whoosh_reading import IndexView
 
 #: Longest compound considered, in syllables.
 MAX_WORD = 4

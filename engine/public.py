@@ -1,4 +1,4 @@
-"""What the site and `vnsearch search --json` say about an article's file: never a server path.
+"""What the engine says about an article's file: never a server path.
 
 The index stores where each article was read from as the indexer saw it,
 which may be an absolute path on the server (`/srv/data/news/x.jsonl`). The
@@ -10,7 +10,6 @@ file's own name, so nothing about the machine's folders leaks.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 #: Either separator: an index built on Windows stores backslashes.
 _SEPARATORS = re.compile(r"[\\/]+")
@@ -29,19 +28,3 @@ def public_source(source: object) -> str | None:
     if rooted or ".." in parts:
         return parts[-1] if parts[-1] != ".." else None
     return "/".join(parts)
-
-
-def public_hit(hit: dict[str, Any]) -> dict[str, Any]:
-    """A search hit or article record with its `source` made public (a copy)."""
-    if "source" not in hit:
-        return hit
-    return {**hit, "source": public_source(hit["source"])}
-
-
-def public_result(result: dict[str, Any]) -> dict[str, Any]:
-    """The /api/search JSON with every hit's `source` made public (a copy)."""
-    hits = result.get("hits")
-    if not isinstance(hits, list):
-        return result
-    return {**result, "hits": [public_hit(h) if isinstance(h, dict) else h for h in hits]}
-

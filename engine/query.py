@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from indexer import analysis
-from indexer.normalize import is_folded, normalize
+from indexer.normalize import normalize
 
 #: Longest query we look at; the rest of a 2,000-character paste is noise.
 MAX_QUERY_CHARS = 500
@@ -158,7 +158,3 @@ def _add(parsed: ParsedQuery, alternatives: list[tuple[str, str]], negated: bool
             terms.append(Term(value, kind == "phrase" and len(syllables) > 1, syllables))
     if terms:
         parsed.clauses.append(Clause(terms, negated))
-
-
-def has_accents(text: str) -> bool:
-    return not is_folded(normalize(text))

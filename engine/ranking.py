@@ -25,10 +25,10 @@ import numpy as np
 
 from indexer.analysis import folded
 
-from .postings import IndexView
 from .query import CODE_TYPES, Clause, ParsedQuery, Syllable, Term
 from .snippets import Pattern
 from .vocabulary import Vocabulary
+from .whoosh_reading import IndexView
 
 K1 = 1.2
 B = {"title": 0.5, "title_f": 0.5, "title_s": 0.5, "body": 0.75, "body_f": 0.75, "body_s": 0.75}

@@ -27,7 +27,7 @@ import numpy as np
 from indexer.directives import directive_label
 from indexer.schema import FACET_SEP, FACETS
 
-from .postings import IndexView, Segment
+from .whoosh_reading import IndexView, Segment
 
 #: The locality facets, top down: the levels of `locality_tree`.
 LEVELS = ("province", "district", "commune")

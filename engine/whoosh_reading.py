@@ -19,10 +19,12 @@ went instead of being read again.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -30,12 +32,72 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
+from indexer.generations import (
+    describe,
+    newest_toc_stamp,
+    open_generation,
+    toc_generations,
+    toc_path,
+)
+
+__all__ = ["IndexView", "Segment", "describe", "generation_stamps", "holds_articles",
+           "index_exists", "newest_stamp", "open_view"]
+
 T = TypeVar("T")
 
 EMPTY_IDS = np.zeros(0, dtype=np.int32)
 EMPTY_TF = np.zeros(0, dtype=np.float32)
 #: Upper bound for cached postings, in bytes.
 CACHE_BYTES = 192 * 1024 * 1024
+
+
+def newest_stamp(index_dir: str | Path) -> tuple[int, int] | None:
+    """(generation, TOC mtime) of the newest commit, None when there is none."""
+    return newest_toc_stamp(index_dir)
+
+
+def generation_stamps(index_dir: str | Path) -> Iterator[tuple[int, int]]:
+    """(generation, TOC mtime) of every commit on disk, newest first."""
+    for generation in toc_generations(index_dir):
+        try:
+            yield generation, os.stat(toc_path(index_dir, generation)).st_mtime_ns
+        except OSError:  # removed by a commit meanwhile
+            continue
+
+
+def open_view(index_dir: str | Path, generation: int,
+              previous: IndexView | None = None) -> IndexView:
+    """Generation `generation` of the index in `index_dir`, re-using `previous`'s segments."""
+    ix = open_generation(index_dir, generation, check=False)
+    return IndexView(Searcher(open_reader(ix, previous), fromindex=ix), previous)
+
+
+def index_exists(index_dir: str | Path) -> bool:
+    """True when a Whoosh index has been committed in `index_dir`.
+
+    Looks for a TOC file rather than opening the index: `whoosh.index.exists_in`
+    reads the latest TOC, which a concurrent commit may delete in between
+    (a FileNotFoundError and a 500 under load, found by the load smoke test).
+    """
+    path = Path(index_dir)
+    return path.is_dir() and any(path.glob("_MAIN_*.toc"))
+
+
+def holds_articles(index_dir: str | Path) -> bool:
+    """True when the newest generation that opens holds at least one article.
+
+    A damaged newest commit (a power cut) does not count as "no index": the
+    generation before it, which the indexer keeps, still answers.
+    """
+    from indexer.generations import open_newest_readable
+
+    opened = open_newest_readable(index_dir)
+    if opened.index is None:
+        return False
+    try:
+        return opened.index.doc_count() > 0
+    except Exception:  # noqa: BLE001 - unreadable after all: the indexer decides
+        return False
 
 
 def open_reader(ix: object, previous: IndexView | None = None) -> IndexReader:

@@ -1,0 +1,273 @@
+"""`SearchEngine`: search, article and completion answers as the contract's JSON.
+
+It serves the newest index generation that opens (`snapshot.Snapshots`), so
+a long-running web server sees new articles without a restart. Whoosh's
+searcher reads files through shared handles, so one engine serialises its
+queries with a lock; a query costs milliseconds.
+
+Nothing a user types makes it raise: bad pages, sizes, sorts and facets are
+clamped or ignored, and an unusable query is an empty result.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from indexer.schema import FACETS
+
+from .completions import completions
+from .documents import metadata, read_texts, word_offsets
+from .public import public_source
+from .query import ParsedQuery, parse
+from .snapshot import Snapshot, Snapshots
+from .snippets import Pattern, find_marks, highlight, snippet, text_syllables, word_spans
+from .spelling import cased, suggestion
+
+SORTS = ("relevance", "date")
+MAX_PER_PAGE = 100
+#: Top hits whose text is read to find the suggested spelling as written.
+SUGGESTION_DOCS = 10
+
+
+class SearchEngine:
+    def __init__(self, index_dir: str | Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._lock = threading.RLock()
+        self._snapshots = Snapshots(self.index_dir)
+
+    # -- search ----------------------------------------------------------------
+
+    def search(
+        self,
+        q: str | None,
+        filters: dict[str, list[str]] | None = None,
+        sort: str = "relevance",
+        page: int = 1,
+        per_page: int = 10,
+    ) -> dict:
+        """Results for `q` as the /api/search JSON (see interface.md)."""
+        started = time.perf_counter()
+        q = "" if q is None else str(q)
+        sort = sort if sort in SORTS else "relevance"
+        page = _clamp_int(page, 1, 1, 10**6)
+        per_page = _clamp_int(per_page, 10, 1, MAX_PER_PAGE)
+        filters = _clean_filters(filters)
+        result: dict = {
+            "query": q,
+            "total": 0,
+            "page": page,
+            "per_page": per_page,
+            "pages": 0,
+            "sort": sort,
+            "filters": filters,
+            "suggestion": None,
+            "hits": [],
+            "facets": {**{name: [] for name in FACETS}, "locality_tree": []},
+        }
+        parsed = parse(q)
+        with self._lock:
+            snap = self._snapshots.current()
+            if snap is None:
+                result["took_ms"] = _ms(started)
+                return result
+            self._search(snap, parsed, filters, sort, page, per_page, result)
+            snap.settle()
+        result["took_ms"] = _ms(started)
+        return result
+
+    def _search(self, snap: Snapshot, parsed: ParsedQuery, filters: dict[str, list[str]],
+                sort: str, page: int, per_page: int, result: dict) -> None:
+        view, facets = snap.view, snap.facets
+        masks = facets.filter_masks(filters)
+        allowed = view.live.copy()
+        for mask in masks.values():
+            allowed &= mask
+        if parsed.is_empty:
+            if not parsed.negative and not filters:
+                return  # nothing asked: no results rather than the whole index
+            matched = allowed.copy()
+            for clause in parsed.negative:
+                for term in clause.alternatives:
+                    matched &= ~snap.scorer.term_unit(term).match
+            scores = np.zeros(view.doc_count_all, dtype=np.float32)
+            sort = "date"
+            # Facet counts ignore each facet's own selection.
+            unfiltered = view.live.copy()
+            for clause in parsed.negative:
+                for term in clause.alternatives:
+                    unfiltered &= ~snap.scorer.term_unit(term).match
+        else:
+            unfiltered, scores = snap.scorer.run(parsed, view.live.copy())
+            matched = unfiltered & allowed
+        docs = np.nonzero(matched)[0]
+        total = len(docs)
+        result["total"] = total
+        result["pages"] = math.ceil(total / per_page) if total else 0
+        if result["pages"] and page > result["pages"]:
+            page = result["pages"]
+            result["page"] = page
+        result["facets"] = facets.counts(unfiltered, masks, filters)
+        if total:
+            order = _order(docs, scores, facets.dates, sort, (page * per_page))
+            page_docs = order[(page - 1) * per_page : page * per_page]
+            patterns = snap.scorer.patterns(parsed) if not parsed.is_empty else []
+            # Bodies are read only around the query's syllables (marks, snippet, suggestion).
+            wanted = frozenset({f for p in patterns for f in p.folded}
+                               | {syl.folded for syl in parsed.syllables}
+                               ) if patterns and not any(p.prefix for p in patterns) else None
+            seen: dict = {"wanted": wanted}
+            hits = [self._hit(snap, int(d), float(scores[d]), patterns, seen) for d in page_docs]
+            result["hits"] = hits
+            if not parsed.is_empty:
+                top = order[:SUGGESTION_DOCS]
+                result["suggestion"] = suggestion(snap, parsed, top, seen)
+
+    def _hit(self, snap: Snapshot, docnum: int, score: float, patterns: list[Pattern],
+             seen: dict) -> dict:
+        stored, texts = read_texts(snap, docnum, seen)
+        (title, title_syls), (body, body_syls) = texts
+        title_marks = find_marks(title_syls, patterns)
+        body_marks = find_marks(body_syls, patterns)
+        meta = metadata(stored)
+        return {
+            "id": stored.get("id"),
+            "title": title,
+            "title_html": highlight(title, title_marks),
+            "date": stored.get("date") or None,
+            "author": stored.get("author") or None,
+            "score": round(score, 4),
+            "snippet": snippet(body, body_marks),
+            "localities": meta.get("localities", []),
+            "directives": meta.get("directives", []),
+            "source": public_source(stored.get("source")),
+        }
+
+    # -- suggestion ------------------------------------------------------------
+
+    # -- article ---------------------------------------------------------------
+
+    def article(self, doc_id: str, q: str = "") -> dict | None:
+        """One article with `q` highlighted, and a few related articles."""
+        with self._lock:
+            snap = self._snapshots.current()
+            if snap is None or not doc_id:
+                return None
+            ids, _ = snap.view.postings("id", str(doc_id))
+            if not len(ids):
+                return None
+            docnum = int(ids[0])
+            stored = snap.view.stored(docnum)
+            parsed = parse(q)
+            patterns = snap.scorer.patterns(parsed) if q and not parsed.is_empty else []
+            title = stored.get("title") or ""
+            body = stored.get("body") or ""
+            meta = metadata(stored)
+            title_marks = find_marks(text_syllables(title, word_spans(title)), patterns)
+            body_marks = find_marks(text_syllables(body, word_offsets(stored, body)), patterns)
+            out = {
+                "id": stored.get("id"),
+                "title": title,
+                "date": stored.get("date") or None,
+                "author": stored.get("author") or None,
+                "body": body,
+                "source": public_source(stored.get("source")),
+                "localities": meta.get("localities", []),
+                "directives": meta.get("directives", []),
+                "title_html": highlight(title, title_marks),
+                "body_html": highlight(body, body_marks),
+                "related": self._related(snap, docnum, title),
+            }
+            if meta.get("summary"):
+                out["summary"] = meta["summary"]
+            return out
+
+    def _related(self, snap: Snapshot, docnum: int, title: str, limit: int = 5) -> list[dict]:
+        """Articles sharing the title's words: a long query with partial matching."""
+        parsed = parse(title)
+        if parsed.is_empty:
+            return []
+        allowed = snap.view.live.copy()
+        allowed[docnum] = False
+        matched, scores = snap.scorer.run(parsed, allowed, min_coverage=0.2)
+        docs = np.nonzero(matched)[0]
+        if not len(docs):
+            return []
+        order = docs[np.argsort(-scores[docs], kind="stable")][:limit]
+        out = []
+        for d in order:
+            stored = snap.view.stored(int(d))
+            out.append({"id": stored.get("id"), "title": stored.get("title") or "",
+                        "date": stored.get("date") or None})
+        return out
+
+    # -- completion ------------------------------------------------------------
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        """Completions of a typed prefix from the index's vocabulary, accents restored."""
+        limit = _clamp_int(limit, 8, 1, 50)
+        with self._lock:
+            snap = self._snapshots.current()
+            if snap is None:
+                return []
+            lines = completions(str(prefix or ""), snap.vocab, limit)
+            return list(dict.fromkeys(cased(snap, line) for line in lines))
+
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _clamp_int(value: object, default: int, low: int, high: int) -> int:
+    try:
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return max(low, min(high, number))
+
+
+def _clean_filters(filters: object) -> dict[str, list[str]]:
+    """Known facets only, values as non-empty strings, in the order given."""
+    clean: dict[str, list[str]] = {}
+    if not isinstance(filters, dict):
+        return clean
+    for name, values in filters.items():
+        if name not in FACETS or values is None:
+            continue
+        if isinstance(values, str | int):
+            values = [values]
+        try:
+            items = [str(v).strip()[:200] for v in values]
+        except TypeError:
+            continue
+        items = [v for v in dict.fromkeys(items) if v]
+        if items:
+            clean[name] = items
+    return clean
+
+
+def _order(docs: np.ndarray, scores: np.ndarray, dates: np.ndarray, sort: str,
+           needed: int) -> np.ndarray:
+    """Matched docnums in display order (relevance: score, then newest)."""
+    doc_dates = dates[docs] if len(dates) else np.full(len(docs), "", dtype="U10")
+    doc_scores = scores[docs]
+    if sort == "date":
+        keys = (docs, -doc_scores, np.char.str_len(doc_dates) == 0, _desc(doc_dates))
+    else:
+        keys = (docs, _desc(doc_dates), -doc_scores)
+    return docs[np.lexsort(keys)]
+
+
+def _desc(values: np.ndarray) -> np.ndarray:
+    """Sort keys that put larger strings first."""
+    _, inverse = np.unique(values, return_inverse=True)
+    return -inverse
+

@@ -1,0 +1,164 @@
+"""Spellings the index itself uses: the suggested query and completions as written.
+
+The suggestion puts back the accents the index most likely meant, read from
+the top hits as the articles write them (`xay dung` → `xây dựng`); a
+completion is cased the way the articles write it (`Hà Nội`, not `hà nội`).
+Capitals at a title or sentence start say nothing about a word and are not
+counted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from indexer.analysis import folded
+from indexer.normalize import lower, normalize
+
+from .documents import case_texts, read_texts
+from .query import ParsedQuery
+from .ranking import Concept, concepts_of
+from .snapshot import Snapshot
+from .vocabulary import Vocabulary
+
+
+def suggestion(snap: Snapshot, parsed: ParsedQuery, top: np.ndarray,
+               seen: dict) -> str | None:
+    """The query with the accents the index most likely meant, or None."""
+    syllables = parsed.syllables
+    if not syllables or all(s.accented for s in syllables if s.folded.isalpha()):
+        return None
+    if any(c.negated or len(c.alternatives) > 1 for c in parsed.clauses):
+        return None
+    texts = []
+    for docnum in top:
+        texts.extend(read_texts(snap, int(docnum), seen)[1])
+    partly_accented = any(s.accented for s in syllables)
+    parts = []
+    for clause in parsed.positive:
+        term = clause.alternatives[0]
+        concepts = concepts_of(term.syllables, snap.vocab)
+        if partly_accented:
+            # Words typed without accents but spelled as real words stay as typed
+            # (`thu hồi`: `thu` is a word); pretend the user typed them.
+            concepts = [_as_typed(c, snap.vocab) for c in concepts]
+        written = _written(texts, concepts, snap.vocab)
+        parts.append(f'"{written}"' if term.phrase else written)
+    suggestion = " ".join(parts)
+    if lower(suggestion).replace('"', "") == " ".join(s.text for s in syllables):
+        return None
+    return suggestion
+
+def _written(texts: list, concepts: list[Concept], vocab: Vocabulary) -> str:
+    """Longest runs of concepts found as written in the top hits, else the lexicon's."""
+    out: list[str] = []
+    i = 0
+    while i < len(concepts):
+        for j in range(min(len(concepts), i + 6), i, -1):
+            folded = tuple(f for c in concepts[i:j] for f in c.folded)
+            typed = tuple(t for c in concepts[i:j] for t in c.typed)
+            found = _as_written(texts, folded, typed)
+            if found is not None:
+                out.append(found)
+                i = j
+                break
+        else:
+            out.append(_restore(concepts[i], vocab))
+            i += 1
+    return " ".join(out)
+
+def cased(snap: Snapshot, line: str) -> str:
+    """A completion as the index's articles write it: `Hà Nội`, not `hà nội`.
+
+    Read from a few articles holding its last word(s), capitals at a title or
+    sentence start not counting (see `_as_written`); cached per generation.
+    """
+    cached = snap.cased.get(line)
+    if cached is not None:
+        return cached
+    words = line.split()
+    wanted = frozenset(folded(w) for w in words)
+    out = line
+    for j in range(len(words)):
+        term = "_".join(words[j:])
+        texts = case_texts(snap, term, wanted)
+        if not texts:
+            continue
+        for start in (0, j) if j else (0,):
+            part = words[start:]
+            found = _as_written(texts, tuple(folded(w) for w in part), tuple(part))
+            if found is not None:
+                out = " ".join(words[:start] + [found])
+                break
+        break
+    if len(snap.cased) > 10_000:
+        snap.cased.clear()
+    snap.cased[line] = out
+    return out
+
+_SENTENCE_ENDS = frozenset('.!?:;"“”\'‘’…-–—(')
+_INDEXES: dict[int, tuple[list, dict[str, list[int]]]] = {}
+
+def _first_index(syls: list) -> dict[str, list[int]]:
+    """Positions of each folded syllable in `syls` (kept for the last few lists)."""
+    cached = _INDEXES.get(id(syls))
+    if cached is not None and cached[0] is syls:
+        return cached[1]
+    index: dict[str, list[int]] = {}
+    for i, syl in enumerate(syls):
+        index.setdefault(syl.folded, []).append(i)
+    if len(_INDEXES) > 64:
+        _INDEXES.clear()
+    _INDEXES[id(syls)] = (syls, index)
+    return index
+
+def _as_written(texts: list, folded: tuple[str, ...],
+                typed: tuple[str | None, ...]) -> str | None:
+    """The most frequent spelling of the syllables in a row in the top hits, as written.
+
+    Only spellings agreeing with the accents the user typed count.
+    """
+    counts: dict[str, int] = {}
+    initial: dict[str, int] = {}
+    k = len(folded)
+    for text, syls in texts:
+        index = _first_index(syls)
+        for i in index.get(folded[0], ()):
+            run = syls[i : i + k]
+            if len(run) != k or any(r.folded != f for r, f in zip(run, folded, strict=True)):
+                continue
+            if any(t is not None and t != r.lowered for t, r in zip(typed, run, strict=True)):
+                continue
+            form = " ".join(normalize(text[r.start : r.end]) for r in run)
+            before = text[max(0, run[0].start - 3) : run[0].start].strip()
+            # Capitals at a title or sentence start say nothing about the word.
+            target = initial if not before or before[-1] in _SENTENCE_ENDS else counts
+            target[form] = target.get(form, 0) + 1
+    if not counts and initial:
+        # Seen only at sentence starts: `Giá nho` is `giá nho`, `Hà Nội` stays.
+        best = max(initial.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        words = best.split()
+        if len(words) > 1 and all(w == lower(w) for w in words[1:]):
+            return lower(best[:1]) + best[1:]
+        return best
+    if not counts:
+        return None
+    best = max(counts.items(), key=lambda kv: (kv[1], kv[0] == lower(kv[0]), kv[0]))[0]
+    # A form seen capitalised only at sentence starts is better in lowercase.
+    low = lower(best)
+    if best != low and best[:1].isupper() and best[1:] == low[1:]:
+        if counts.get(low, 0) * 2 >= counts[best]:
+            return low
+    return best
+
+def _as_typed(concept: Concept, vocab: Vocabulary) -> Concept:
+    """The concept with its unaccented syllables fixed when, as typed, it is a real word."""
+    typed = "_".join(t or f for t, f in zip(concept.typed, concept.folded, strict=True))
+    if any(word == typed for word, _df in vocab.accented.get(concept.key, ())):
+        return Concept(concept.folded, tuple(typed.split("_")), concept.codes)
+    return concept
+
+def _restore(concept: Concept, vocab: Vocabulary) -> str:
+    word = vocab.restore(concept.key, concept.typed)
+    if word is None:
+        return " ".join(t or f for t, f in zip(concept.typed, concept.folded, strict=True))
+    return word.replace("_", " ")

@@ -1,0 +1,1 @@
+"""The `vnsearch` command: the front door to the indexer, the engine and the site."""

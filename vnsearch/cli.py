@@ -1,0 +1,238 @@
+"""`vnsearch`: the command line, the product's front door.
+
+Every command's printing and exit status live here; the modules underneath
+return data: extract → `indexer.extract`, index → `indexer.build`,
+search → `engine.SearchEngine`, serve → `webapp` (the application factory)
+under a production WSGI server (`webapp.serve`). Text that comes from input
+files or queries is printed through `indexer.terminal.printable`, so an
+escape sequence in a title cannot act on the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from html import unescape
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from indexer.terminal import display_path, json_line, printable
+
+if TYPE_CHECKING:
+    from indexer.article import Article
+
+DEFAULT_CORPUS = "corpus"
+
+
+def default_index_dir() -> str:
+    return os.environ.get("VNSEARCH_INDEX", "index")
+
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    default=default_index_dir,
+    show_default="$VNSEARCH_INDEX or ./index",
+    type=click.Path(file_okay=False),
+    help="Index folder.",
+)
+
+
+@click.group()
+def main() -> None:
+    """Full-text search for Vietnamese news articles."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print JSON records.")
+def extract(files: tuple[str, ...], as_json: bool) -> None:
+    """Print the article record(s) the indexer would store, without touching any index."""
+    sys.exit(extract_command(files, as_json))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@index_option
+@click.option("--rebuild", is_flag=True, help="Start the index over.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: cores)."
+)
+def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | None) -> None:
+    """Index folders and files (default corpus/), incrementally unless --rebuild."""
+    try:  # pyvi unpacks its model into a temporary file: a full disk shows here first
+        from indexer.build import index_command
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        click.echo(f"vnsearch index: cannot load the word segmenter: {err.strerror or err}"
+                   f"{where}; free some space (or set TMPDIR) and run again; "
+                   "the index was not changed", err=True)
+        sys.exit(1)
+
+    sys.exit(index_command(list(paths) or [DEFAULT_CORPUS], index_dir, rebuild, workers))
+
+
+@main.command()
+@click.argument("query")
+@index_option
+@click.option("--province", multiple=True)
+@click.option("--district", multiple=True)
+@click.option("--commune", multiple=True)
+@click.option("--province-2025", "province_2025", multiple=True)
+@click.option("--directive", multiple=True)
+@click.option("--year", multiple=True)
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
+@click.option("--page", type=click.IntRange(min=1), default=1)
+@click.option("--per-page", type=click.IntRange(min=1, max=100), default=10)
+@click.option("--json", "as_json", is_flag=True, help="Print exactly the JSON of /api/search.")
+def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_json: bool,
+           **facets: tuple[str, ...]) -> None:
+    """Search the index."""
+    from engine import SearchEngine
+
+    if not Path(index_dir).is_dir():
+        raise click.ClickException(f"no index at {index_dir}: run `vnsearch index` first")
+    engine = SearchEngine(index_dir)
+    filters = {name: list(values) for name, values in facets.items() if values}
+    result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_results(result))
+
+
+@main.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--connection-limit", type=click.IntRange(min=2), default=None,
+              help="Open connections at once (default 1000, fewer if the process may not "
+                   "open that many files).")
+def serve(index_dir: str, host: str, port: int, threads: int,
+          connection_limit: int | None) -> None:
+    """Run the web site (builds the index from corpus/ first if there is none)."""
+    from webapp.serve import serve_command
+
+    sys.exit(serve_command(index_dir, host, port, threads, connection_limit))
+
+
+# -- printing ------------------------------------------------------------------
+
+
+def extract_command(files: Iterable[str], as_json: bool) -> int:
+    """`vnsearch extract`: print records (JSON Lines with --json); problems on stderr.
+
+    Returns the exit status: 0 when every file was read, 1 when any failed.
+    """
+    from indexer.extract import extract_file_report, iter_input_files
+    from indexer.readers import ReadError
+
+    failed = 0
+    first = True
+    problems: list[tuple[str, str]] = []
+    for path in iter_input_files(files, problems):
+        for where, reason in problems:
+            print(f"{where}: {reason}", file=sys.stderr)
+            failed += 1
+        problems.clear()
+        notes: list[str] = []
+        shown = display_path(path)
+        try:
+            articles, warnings = extract_file_report(path, notes)
+        except ReadError as error:
+            print(f"{display_path(error.path)}: {printable(error.reason)}", file=sys.stderr)
+            failed += 1
+            continue
+        for note in notes:
+            print(f"{shown}: {printable(note)}", file=sys.stderr)
+        for warning in warnings:
+            print(f"{shown}: {printable(warning)}", file=sys.stderr)
+        for article in articles:
+            if as_json:
+                print(json_line(article.to_dict()))
+            else:
+                if not first:
+                    print()
+                print(format_record(article))
+            first = False
+    for where, reason in problems:  # found after the last file
+        print(f"{where}: {reason}", file=sys.stderr)
+        failed += 1
+    return 1 if failed else 0
+
+
+def format_record(article: Article) -> str:
+    """A readable view of one record, for `vnsearch extract` without --json."""
+    lines = [
+        f"id:         {printable(article.id)}",
+        f"title:      {printable(article.title)}",
+        f"date:       {printable(article.date or '-')}",
+        f"author:     {printable(article.author or '-')}",
+        f"source:     {display_path(article.source) if article.source else '-'}",
+    ]
+    for i, loc in enumerate(article.localities):
+        names = printable(", ".join(n for n in (loc.commune, loc.district, loc.province) if n))
+        label = "localities:" if i == 0 else ""
+        lines.append(f"{label:<12}{names} (2025: {printable(loc.province_2025)}) [{loc.role}]")
+    if not article.localities:
+        lines.append("localities: -")
+    for i, d in enumerate(article.directives):
+        label = "directives:" if i == 0 else ""
+        details = printable(", ".join(x for x in (d.type, d.issuer, d.date) if x))
+        lines.append(f"{label:<12}{printable(d.code)} ({details})")
+    if not article.directives:
+        lines.append("directives: -")
+    body = article.body if len(article.body) <= 400 else article.body[:400] + "…"
+    lines.append("body:")
+    lines.extend("  " + printable(p) for p in body.split("\n\n"))
+    return "\n".join(lines)
+
+
+def format_results(result: dict) -> str:
+    """Plain text for the terminal: totals, suggestion, hits with snippets, facets.
+
+    Everything that comes from the articles or the query goes through
+    `printable`: a title holding escape sequences (an index written before
+    the indexer cleaned them, or a query typed with them) must not recolour
+    the terminal, rename its window or hide text.
+    """
+    lines: list[str] = []
+    total = result.get("total", 0)
+    query = result.get("query", "")
+    header = f"{total} kết quả cho «{printable(query)}»" if query else f"{total} kết quả"
+    if result.get("pages"):
+        header += f" (trang {result.get('page')}/{result.get('pages')})"
+    lines.append(header)
+    if result.get("suggestion"):
+        lines.append(f"Có phải bạn muốn tìm: {printable(result['suggestion'])}")
+    start = (result.get("page", 1) - 1) * result.get("per_page", 10)
+    for i, hit in enumerate(result.get("hits", []), start + 1):
+        lines.append("")
+        date = hit.get("date") or "không rõ ngày"
+        title, doc_id = printable(hit.get("title")), printable(hit.get("id"))
+        lines.append(f"{i}. {title}  [{printable(date)}]  {doc_id}")
+        lines.append(f"   {printable(_plain(hit.get('snippet', '')))}")
+    facets = result.get("facets") or {}
+    names = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã",
+             "province_2025": "Tỉnh (2025)", "directive": "Văn bản", "year": "Năm"}
+    shown = False
+    for name in names:
+        entries = facets.get(name) or []
+        if entries:
+            if not shown:
+                lines.append("")
+                shown = True
+            values = ", ".join(
+                f"{printable(e.get('label') or e['value'])} ({e['count']})" for e in entries[:8]
+            )
+            lines.append(f"{names.get(name, name)}: {values}")
+    return "\n".join(lines)
+
+
+def _plain(html: str) -> str:
+    return unescape(html.replace("<mark>", "[").replace("</mark>", "]"))
