@@ -169,6 +169,18 @@ def test_article_page_and_its_json_twin(live_server: LiveServer) -> None:
     assert no_query.status == 200 and "<mark>" not in no_query.text
 
 
+def test_page_and_json_twin_treat_a_too_long_query_alike(live_server: LiveServer) -> None:
+    """One limit for every twin: a query over 500 characters is a 400 on both sides."""
+    hit = get(live_server, "/api/search", q=QUERY).json()["hits"][0]
+    long_query = "xây dựng " * 60
+    for path in (f"/article/{hit['id']}", f"/api/article/{hit['id']}", "/search", "/api/search"):
+        reply = get(live_server, path, q=long_query)
+        assert reply.status == 400, path
+        assert "500 ký tự" in reply.text, path
+    for path in (f"/article/{hit['id']}", f"/api/article/{hit['id']}"):
+        assert get(live_server, path, q=long_query[:500]).status == 200, path
+
+
 def test_suggest_completes_accent_free_prefixes(live_server: LiveServer) -> None:
     data = get(live_server, "/api/suggest", q="chinh do").json()
     assert data["query"] == "chinh do"

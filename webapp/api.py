@@ -7,13 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, request
 
 from .pages import not_found_message
-from .params import MAX_QUERY_CHARS, BadRequest, clean_text, int_param, parse_search_args
+from .params import MAX_SUGGESTIONS, int_param, parse_search_args, prefix_param, query_param
 from .shared_engine import get_engine
 
 api = Blueprint("api", __name__)
-
-MAX_SUGGESTIONS = 20
-MAX_PREFIX_CHARS = 100
 
 
 @api.get("/search")
@@ -27,9 +24,7 @@ def search() -> dict[str, Any]:
 @api.get("/article/<path:doc_id>")
 def article(doc_id: str) -> dict[str, Any]:
     """The article record with `title_html`/`body_html` highlighted for `q`, and related."""
-    q = clean_text(request.args.get("q") or "")
-    if len(q) > MAX_QUERY_CHARS:
-        raise BadRequest(f"Câu truy vấn quá dài: tối đa {MAX_QUERY_CHARS} ký tự.")
+    q = query_param(request.args)
     record = get_engine().article(doc_id, q=q)
     if record is None:
         abort(404, description=not_found_message(doc_id))
@@ -39,7 +34,7 @@ def article(doc_id: str) -> dict[str, Any]:
 @api.get("/suggest")
 def suggest() -> dict[str, Any]:
     """Completions for what is typed so far, accent-free prefixes included."""
-    prefix = clean_text(request.args.get("q") or "")[:MAX_PREFIX_CHARS]
+    prefix = prefix_param(request.args)
     limit = int_param(request.args, "limit", 8, 1, MAX_SUGGESTIONS, "limit")
     suggestions = get_engine().suggest(prefix, limit=limit) if prefix else []
     return {"query": prefix, "suggestions": suggestions}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .params import MAX_QUERY_CHARS, SearchState, clean_text, parse_search_args
+from .params import SearchState, parse_search_args, query_param
 from .shared_engine import get_engine
 from .viewmodels import article_page, search_page
 
@@ -51,7 +51,7 @@ def article(doc_id: str) -> str:
     Any id the index holds opens, however long: the request-line limit of the
     server bounds what can be asked, and a look-up of an unknown id is cheap.
     """
-    q = clean_text(request.args.get("q") or "")[:MAX_QUERY_CHARS]
+    q = query_param(request.args)
     record = get_engine().article(doc_id, q=q)
     if record is None:
         abort(404, description=not_found_message(doc_id))

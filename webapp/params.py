@@ -15,15 +15,18 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
+from engine.engine import MAX_PER_PAGE
+from engine.query import MAX_QUERY_CHARS
+
 #: Facet parameters, in the order the sidebar and the chips show them.
 FACET_PARAMS = ("province", "district", "commune", "province_2025", "directive", "year")
 SORTS = ("relevance", "date")
-MAX_QUERY_CHARS = 500
 MAX_VALUE_CHARS = 200
 MAX_VALUES_PER_FACET = 50
 MAX_PAGE = 1000
-MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 10
+MAX_PREFIX_CHARS = 100
+MAX_SUGGESTIONS = 20
 
 # C0/C1 control characters and lone surrogates: never meaningful in a query.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -123,11 +126,22 @@ class SearchState:
         return SearchState(q=self.q, filters={k: v for k, v in facets.items() if v})
 
 
-def parse_search_args(args: MultiDict[str, str]) -> SearchState:
-    """Read a SearchState from request arguments; raise BadRequest on what cannot be used."""
+def query_param(args: MultiDict[str, str]) -> str:
+    """The `q` of any page or JSON twin: cleaned, and refused (400) when over the limit."""
     q = clean_text(args.get("q") or "")
     if len(q) > MAX_QUERY_CHARS:
         raise BadRequest(f"Câu truy vấn quá dài: tối đa {MAX_QUERY_CHARS} ký tự.")
+    return q
+
+
+def prefix_param(args: MultiDict[str, str]) -> str:
+    """The typed prefix of a completion request: only its end matters, so it is cut, not refused."""
+    return clean_text(args.get("q") or "")[:MAX_PREFIX_CHARS]
+
+
+def parse_search_args(args: MultiDict[str, str]) -> SearchState:
+    """Read a SearchState from request arguments; raise BadRequest on what cannot be used."""
+    q = query_param(args)
     filters: dict[str, list[str]] = {}
     for name in FACET_PARAMS:
         values: list[str] = []
