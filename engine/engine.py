@@ -90,17 +90,11 @@ class SearchEngine:
         if parsed.is_empty:
             if not parsed.negative and not filters:
                 return  # nothing asked: no results rather than the whole index
-            matched = allowed.copy()
-            for clause in parsed.negative:
-                for term in clause.alternatives:
-                    matched &= ~snap.scorer.term_unit(term).match
+            # Facet counts ignore each facet's own selection.
+            unfiltered = view.live & ~snap.scorer.excluded(parsed)
+            matched = unfiltered & allowed
             scores = np.zeros(view.doc_count_all, dtype=np.float32)
             sort = "date"
-            # Facet counts ignore each facet's own selection.
-            unfiltered = view.live.copy()
-            for clause in parsed.negative:
-                for term in clause.alternatives:
-                    unfiltered &= ~snap.scorer.term_unit(term).match
         else:
             unfiltered, scores = snap.scorer.run(parsed, view.live.copy())
             matched = unfiltered & allowed

@@ -76,14 +76,6 @@ class Unit:
     weight: float = 1.0
 
 
-@dataclass
-class Plan:
-    """What the scorer needs from a parsed query, and what highlighting needs."""
-
-    runs: list[list[Concept]]  # concepts of each free-word run (proximity, suggestion)
-    patterns: list[Pattern]
-
-
 def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Concept]:
     """Segment a run of syllables into concepts against the index vocabulary."""
     out: list[Concept] = []
@@ -302,6 +294,14 @@ class Scorer:
 
     # -- the query -------------------------------------------------------------
 
+    def excluded(self, parsed: ParsedQuery) -> np.ndarray:
+        """Documents holding any `-`excluded word or phrase of the query."""
+        out = np.zeros(self.n, dtype=bool)
+        for clause in parsed.negative:
+            for term in clause.alternatives:
+                out |= self.term_unit(term).match
+        return out
+
     def run(self, parsed: ParsedQuery, allowed: np.ndarray,
             min_coverage: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(matched mask, scores) for a non-empty query within `allowed` documents.
@@ -311,9 +311,7 @@ class Scorer:
         units: list[Unit] = []
         for clause in parsed.positive:
             units.extend(self.clause_units(clause))
-        for clause in parsed.negative:
-            for term in clause.alternatives:
-                allowed = allowed & ~self.term_unit(term).match
+        allowed = allowed & ~self.excluded(parsed)
         if not units:
             return np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float32)
         # Coverage: the share of the query's weight (rare words weigh more) a

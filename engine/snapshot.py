@@ -15,6 +15,8 @@ import math
 import time
 from pathlib import Path
 
+from cachetools import LRUCache
+
 from .facets import FacetIndex
 from .ranking import Scorer
 from .vocabulary import Vocabulary
@@ -51,7 +53,7 @@ class Snapshot:
         self._previous = previous
         self._prev_scorer: Scorer | None = None
         #: Completions as the articles write them (see spelling.cased).
-        self.cased: dict[str, str] = {}
+        self.cased: LRUCache = LRUCache(10_000)
 
     @property
     def vocab(self) -> Vocabulary:

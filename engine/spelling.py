@@ -10,6 +10,7 @@ counted.
 from __future__ import annotations
 
 import numpy as np
+from cachetools import LRUCache
 
 from indexer.analysis import folded
 from indexer.normalize import lower, normalize
@@ -90,13 +91,12 @@ def cased(snap: Snapshot, line: str) -> str:
                 out = " ".join(words[:start] + [found])
                 break
         break
-    if len(snap.cased) > 10_000:
-        snap.cased.clear()
     snap.cased[line] = out
     return out
 
 _SENTENCE_ENDS = frozenset('.!?:;"“”\'‘’…-–—(')
-_INDEXES: dict[int, tuple[list, dict[str, list[int]]]] = {}
+#: Positions by folded syllable of the last few syllable lists (by identity).
+_INDEXES: LRUCache = LRUCache(64)
 
 def _first_index(syls: list) -> dict[str, list[int]]:
     """Positions of each folded syllable in `syls` (kept for the last few lists)."""
@@ -106,8 +106,6 @@ def _first_index(syls: list) -> dict[str, list[int]]:
     index: dict[str, list[int]] = {}
     for i, syl in enumerate(syls):
         index.setdefault(syl.folded, []).append(i)
-    if len(_INDEXES) > 64:
-        _INDEXES.clear()
     _INDEXES[id(syls)] = (syls, index)
     return index
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+from cachetools import LRUCache
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
@@ -44,6 +44,7 @@ __all__ = ["IndexView", "Segment", "describe", "generation_stamps", "holds_artic
            "index_exists", "newest_stamp", "open_view"]
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 EMPTY_IDS = np.zeros(0, dtype=np.int32)
 EMPTY_TF = np.zeros(0, dtype=np.float32)
@@ -152,6 +153,19 @@ def close_unused(previous: IndexView, current: IndexView) -> None:
 _SEGMENT_DATA: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def remember(cache: LRUCache, key: object, value: V) -> V:
+    """Keep `value` in a size-bounded LRU cache, unless it alone exceeds the budget."""
+    try:
+        cache[key] = value
+    except ValueError:  # larger than the whole budget: used once, not kept
+        pass
+    return value
+
+
+def _arrays_size(value: tuple[np.ndarray, np.ndarray]) -> int:
+    return value[0].nbytes + value[1].nbytes + 100
+
+
 def segment_data(leaf: object) -> dict:
     """What has been read from one immutable segment, kept as long as its reader lives."""
     data = _SEGMENT_DATA.get(leaf)
@@ -208,8 +222,7 @@ class IndexView:
         self.doc_count = int(live.sum())
         self._lengths: dict[str, np.ndarray] = {}
         self._avg: dict[str, float] = {}
-        self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._cache_bytes = 0
+        self._cache: LRUCache = LRUCache(CACHE_BYTES, getsizeof=_arrays_size)
         self._lock = threading.RLock()
         self._lexicons: dict[str, dict[str, int]] = {}
         #: Terms whose document frequency changed since `previous`, per field.
@@ -246,17 +259,9 @@ class IndexView:
         key = (field, term)
         with self._lock:
             hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-            result = self._read_postings(field, term)
-            size = result[0].nbytes + result[1].nbytes + 100
-            self._cache[key] = result
-            self._cache_bytes += size
-            while self._cache_bytes > CACHE_BYTES and len(self._cache) > 1:
-                _, (ids, tfs) = self._cache.popitem(last=False)
-                self._cache_bytes -= ids.nbytes + tfs.nbytes + 100
-            return result
+            if hit is None:
+                hit = remember(self._cache, key, self._read_postings(field, term))
+            return hit
 
     def df(self, field: str, term: str) -> int:
         return len(self.postings(field, term)[0])
@@ -344,7 +349,6 @@ class IndexView:
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
-                self._cache.move_to_end(key)
                 return hit[0]
             parts: list[np.ndarray] = []
             for matcher, offset in self._matchers(field, term):
@@ -366,9 +370,7 @@ class IndexView:
                             parts.append((doc << 24) | pos)
                         matcher.next()
             keys = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-            self._cache[key] = (keys, EMPTY_TF)
-            self._cache_bytes += keys.nbytes + 100
-            return keys
+            return remember(self._cache, key, (keys, EMPTY_TF))[0]
 
     # -- vocabulary ------------------------------------------------------------
 
@@ -479,7 +481,7 @@ def _block_directory(leaf: object, field: str, term: str,
                      matcher: W3LeafMatcher) -> tuple[np.ndarray, np.ndarray]:
     """(file offset, last local docnum) of every block of a term's postings in a segment."""
     data = segment_data(leaf)
-    directories: OrderedDict = data.setdefault("blocks", OrderedDict())
+    directories: LRUCache = data.setdefault("blocks", LRUCache(MAX_DIRECTORIES))
     key = (field, term)
     found = directories.get(key)
     if found is None:
@@ -496,8 +498,6 @@ def _block_directory(leaf: object, field: str, term: str,
             matcher._goto(position)
         found = (np.asarray(starts, dtype=np.int64), np.asarray(maxids, dtype=np.int64))
         directories[key] = found
-        if len(directories) > MAX_DIRECTORIES:
-            directories.popitem(last=False)
     return found
 
 
@@ -515,11 +515,11 @@ def _leaf_postings(leaf: object, field: str, term: str,
     if fmt is None:
         return None
     data = segment_data(leaf)
-    cache: OrderedDict = data.setdefault("postings", OrderedDict())
+    budget = LEAF_CACHE_BYTES_PER_DOC * max(leaf.doc_count_all(), 1)  # type: ignore[attr-defined]
+    cache: LRUCache = data.setdefault("postings", LRUCache(budget, getsizeof=_arrays_size))
     key = (field, term)
     found = cache.get(key)
     if found is not None:
-        cache.move_to_end(key)
         return found
     raw_term = term.encode("utf-8")
     try:
@@ -530,14 +530,7 @@ def _leaf_postings(leaf: object, field: str, term: str,
             found = _decode_postings(matcher)
     except (KeyError, AttributeError):
         return None
-    cache[key] = found
-    size = data.get("postings_bytes", 0) + found[0].nbytes + found[1].nbytes + 100
-    budget = LEAF_CACHE_BYTES_PER_DOC * max(leaf.doc_count_all(), 1)  # type: ignore[attr-defined]
-    while size > budget and len(cache) > 1:
-        _, (ids, tfs) = cache.popitem(last=False)
-        size -= ids.nbytes + tfs.nbytes + 100
-    data["postings_bytes"] = size
-    return found
+    return remember(cache, key, found)
 
 
 def _decode_postings(matcher: object) -> tuple[np.ndarray, np.ndarray]:
@@ -579,24 +572,16 @@ def _block_data(leaf: object, field: str, term: str, matcher: W3LeafMatcher,
                 start: int) -> tuple[np.ndarray, list]:
     """(local docnums, raw values) of the postings block at `start`, cached on the segment."""
     data = segment_data(leaf)
-    cache: OrderedDict = data.setdefault("block_data", OrderedDict())
+    budget = BLOCK_CACHE_BYTES_PER_DOC * max(leaf.doc_count_all(), 1)  # type: ignore[attr-defined]
+    cache: LRUCache = data.setdefault("block_data", LRUCache(budget, getsizeof=_block_size))
     key = (field, term, start)
     found = cache.get(key)
     if found is not None:
-        cache.move_to_end(key)
         return found
     matcher._goto(start)
     matcher._read_data()
     raw_ids, _, values = matcher._data
-    found = (np.cumsum(np.asarray(raw_ids, dtype=np.int64)), values)
-    cache[key] = found
-    size = data.get("block_bytes", 0) + _block_size(found)
-    budget = BLOCK_CACHE_BYTES_PER_DOC * max(leaf.doc_count_all(), 1)  # type: ignore[attr-defined]
-    while size > budget and len(cache) > 1:
-        _, dropped = cache.popitem(last=False)
-        size -= _block_size(dropped)
-    data["block_bytes"] = size
-    return found
+    return remember(cache, key, (np.cumsum(np.asarray(raw_ids, dtype=np.int64)), values))
 
 
 def _block_size(block: tuple[np.ndarray, list]) -> int:
