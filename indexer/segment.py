@@ -56,8 +56,11 @@ Tagger = Callable[[Sequence[str]], list[str]]
 
 @lru_cache(maxsize=1)
 def get_tagger() -> Tagger:
-    """The B_W/I_W tagger: `crfseg` (fast, identical) unless VNSEARCH_SEGMENTER=pyvi."""
-    if os.environ.get("VNSEARCH_SEGMENTER", "").lower() == "pyvi":
+    """The B_W/I_W tagger: `crfseg` (fast, identical) unless VNSEARCH_SEGMENTER=pyvi.
+
+    Also pyvi's own code when pyvi's model is not the one `crfseg` was proven on.
+    """
+    if os.environ.get("VNSEARCH_SEGMENTER", "").lower() == "pyvi" or not crfseg.PROVEN:
         return crfseg.pyvi_tag
     return crfseg.tag
 

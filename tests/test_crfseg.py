@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyvi import ViTokenizer as PyviModule
 
-from indexer import crfseg
+from indexer import crfseg, segment
 
 PYVI = PyviModule.ViTokenizer
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -221,3 +221,15 @@ def test_identity_in_forked_workers() -> None:
     with multiprocessing.get_context("fork").Pool(2) as pool:
         got = pool.map(_tokenize_in_child, texts)
     assert got == [PYVI.tokenize(t) for t in texts]
+
+
+def test_pyvi_is_the_release_crfseg_was_proven_on() -> None:
+    """The pin in pyproject.toml, the installed pyvi and its model agree with crfseg's proof."""
+    import importlib.metadata
+
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8")
+    pinned = re.search(r'"pyvi==([0-9.]+)"', pyproject)
+    assert pinned is not None, "pyvi must be pinned to the release crfseg was proven on"
+    assert importlib.metadata.version("pyvi") == pinned.group(1)
+    assert crfseg.PROVEN, "pyvi's model differs from the one crfseg was proven identical on"
+    assert segment.get_tagger() is crfseg.tag
