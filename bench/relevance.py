@@ -8,11 +8,12 @@ title + summary + body, one OR query: accented syllables for the queries as
 written, folded syllables for the accent-free ones. Prints MRR@10, nDCG@10
 and Recall@10 for both and the engine / baseline ratio.
 
-    python bench/relevance.py --index /tmp/vn43k --qindex /tmp/vnq     # tuning parts
+    python bench/relevance.py --index /tmp/vn43k --lindex /tmp/vn43k-nolead --qindex /tmp/vnq
     python bench/relevance.py --sets questions,dev62 --part held --limit 5
 
 The engine indexes are built with the real indexer when a folder holds none
-(VietNews val+test: 43,238 articles, which takes a while: keep the folder).
+(VietNews val+test: 43,238 articles, twice with and without summaries, each
+a while on 2 cores: keep the folders).
 The held-aside parts are for the final check only: `--part tune` is the default.
 """
 
@@ -25,6 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -35,7 +37,7 @@ from bench import devsets  # noqa: E402
 from bench.devsets import Bm25, DevSet, K, metrics  # noqa: E402
 
 # The engine under test; its import path lives here only.
-from webapp.search import SearchEngine  # noqa: E402
+from engine import SearchEngine  # noqa: E402
 
 #: Engine and baseline views per query form: accented queries against accented
 #: syllables, accent-free ones against folded syllables.
@@ -69,6 +71,13 @@ class Scores:
 def ensure_index(name: str, index_dir: Path, workers: int | None, tmp: Path) -> None:
     """Builds the engine index of corpus `name` in `index_dir` unless one is there."""
     if whoosh_index.exists_in(str(index_dir)):
+        from indexer.schema import SCHEMA_VERSION, index_schema_version
+
+        found = index_schema_version(whoosh_index.open_dir(str(index_dir)).schema)
+        if found != SCHEMA_VERSION:
+            print(f"warning: {index_dir} was written by index schema {found}, the indexer "
+                  f"now writes {SCHEMA_VERSION}: delete the folder to measure a fresh index",
+                  file=sys.stderr)
         return
     from indexer.build import index_command
 
@@ -99,7 +108,8 @@ def baselines(records: list[dict], keep: set[str]) -> dict[bool, Bm25]:
 
 
 def run_part(engine: SearchEngine, bm25: dict[bool, Bm25], s: DevSet, part: str,
-             limit: int | None, verbose: bool, dump) -> dict[str, tuple[Scores, Scores]]:
+             limit: int | None, verbose: bool,
+             dump: TextIO | None) -> dict[str, tuple[Scores, Scores]]:
     queries = s.select(part, limit)
     rows: dict[str, tuple[Scores, Scores]] = {}
     for label, fold in FORMS:
@@ -146,6 +156,8 @@ def main() -> None:
                         help="held-aside parts only for the final check (default: tune)")
     parser.add_argument("--index", type=Path, default=None,
                         help="engine index of VietNews val+test (built when missing)")
+    parser.add_argument("--lindex", type=Path, default=None,
+                        help="engine index of VietNews without summaries (built when missing)")
     parser.add_argument("--qindex", type=Path, default=None,
                         help="engine index of the questions corpus (built when missing)")
     parser.add_argument("--limit", type=int, default=None, help="at most N queries per part")
@@ -163,13 +175,12 @@ def main() -> None:
     started = time.perf_counter()
     dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     with tempfile.TemporaryDirectory() as tmp:
-        folders = {"vietnews": args.index or Path(tmp) / "vietnews",
-                   "questions": args.qindex or Path(tmp) / "questions"}
+        given = {"vietnews": args.index, "vietnews-nolead": args.lindex,
+                 "questions": args.qindex}
+        folders = {name: given[name] or Path(tmp) / name for name in devsets.CORPORA}
         by_corpus: dict[str, list[str]] = {}
         for name in names:
-            corpus = "vietnews" if name in ("known-summary", "known-title", "dev62") \
-                else "questions"
-            by_corpus.setdefault(corpus, []).append(name)
+            by_corpus.setdefault(devsets.SET_CORPUS[name], []).append(name)
         for corpus, set_names in by_corpus.items():
             ensure_index(corpus, folders[corpus], args.workers, Path(tmp))
             t0 = time.perf_counter()
