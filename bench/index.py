@@ -76,7 +76,7 @@ def index_rate(jsonl: Path, count: int, workers: int, index_dir: Path) -> tuple[
 
 
 def index_rate_with_pyvi_tagger(jsonl: Path, count: int, workers: int, index_dir: Path) -> float:
-    """The same run with the VNSEARCH_SEGMENTER=pyvi fallback (issue 8's comparison)."""
+    """The same run with the VNSEARCH_SEGMENTER=pyvi fallback (the segmenter comparison)."""
     from indexer import segment
 
     os.environ["VNSEARCH_SEGMENTER"] = "pyvi"

@@ -78,7 +78,7 @@ def index_exists(index_dir: str | Path) -> bool:
 
     Looks for a TOC file rather than opening the index: `whoosh.index.exists_in`
     reads the latest TOC, which a concurrent commit may delete in between
-    (a FileNotFoundError and a 500 under load, found by the load smoke test).
+    (a FileNotFoundError under load).
     """
     path = Path(index_dir)
     return path.is_dir() and any(path.glob("_MAIN_*.toc"))

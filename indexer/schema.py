@@ -143,7 +143,7 @@ def content_hash(article: Article) -> str:
     return hashlib.sha1(f"{SCHEMA_VERSION}:{payload}".encode()).hexdigest()
 
 
-def word_spans(text: str) -> bytes:
+def packed_word_spans(text: str) -> bytes:
     """The (start, end) offsets of every word of `text`, packed as uint32 pairs."""
     flat = array("I")
     for word in segment(text):
@@ -182,7 +182,7 @@ def document_fields(
         "body": body,
         "body_f": body,
         "body_s": body,
-        "body_spans": word_spans(body),
+        "body_spans": packed_word_spans(body),
         "date": article.date or "",
         "author": article.author,
         "record": json.dumps(extra, ensure_ascii=False),

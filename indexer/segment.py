@@ -70,7 +70,7 @@ def is_code(syllable: str) -> bool:
     return syllable[:1].isdigit() and _CODE_RE.fullmatch(syllable) is not None
 
 
-def _canonical_code(code: str) -> str:
+def _canonical_form(code: str) -> str:
     """`21- kl/tw` → `21-KL/TW`: spaces removed, letters upper, number padded to 2."""
     compact = re.sub(r"\s+", "", code).upper()
     if "-" in compact.split("/")[0]:
@@ -121,7 +121,7 @@ def syllables(text: str) -> list[Syllable]:
     for match in _SYLLABLE_RE.finditer(normalised):
         token = match.group()
         if is_code(token):
-            token = _canonical_code(token)
+            token = _canonical_form(token)
         if starts is None or ends is None:
             tokens.append(Syllable(token, match.start(), match.end()))
         else:

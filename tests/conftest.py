@@ -1,10 +1,10 @@
-"""Shared pytest fixtures. Each owner keeps their fixtures in a separate, labelled block."""
+"""Shared pytest fixtures: real indexes built by `vnsearch index`, and a real server."""
 
 from __future__ import annotations
 
 # ---------------------------------------------------------------------------
-# Web site (issue 6): a real index built by `vnsearch index` from corpus/,
-# served by waitress on loopback in a thread. Owner: web site.
+# The web site: a real index built by `vnsearch index` from corpus/,
+# served by waitress on loopback in a thread.
 # ---------------------------------------------------------------------------
 import shutil
 import subprocess
@@ -88,9 +88,9 @@ def live_server(web_index: Path) -> Iterator[LiveServer]:
 
 
 # ---------------------------------------------------------------------------
-# Search (issue 5): a real index built by `vnsearch index` from corpus/ plus
+# The engine: a real index built by `vnsearch index` from corpus/ plus
 # tests/data/search_extra.jsonl (accent, escaping, long-question and date
-# cases). Owner: search.
+# cases).
 # ---------------------------------------------------------------------------
 
 

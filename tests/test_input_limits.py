@@ -1,4 +1,4 @@
-"""Inputs that used to stop a run, leak data, hang or take unbounded memory or time.
+"""Inputs that could stop a run, leak data, hang, or take unbounded memory or time.
 
 Each test makes the input for real (a file named with a control character or
 with bytes that are not UTF-8, a compression bomb, a page of many thousand
@@ -332,9 +332,9 @@ def _page(size: int, paragraph: str) -> str:
 
 
 def test_page_of_many_sibling_paragraphs_is_extracted(tmp_path: Path) -> None:
-    # 0.8 MB, 39,000 paragraphs, each a bare place name: extraction used to take
-    # minutes (a scan from the first word for every place found, and trafilatura's
-    # comparison with readability, both quadratic).
+    # 0.8 MB, 39,000 paragraphs, each a bare place name: a scan from the first
+    # word for every place found, or trafilatura's comparison with readability,
+    # would make this quadratic (minutes).
     page = tmp_path / "many_paragraphs.html"
     page.write_text(_page(800 * 1024, "<p>Hà Nam {}.</p>"), encoding="utf-8")
     result = vnsearch("extract", "--json", page, timeout=120)

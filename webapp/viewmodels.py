@@ -74,7 +74,7 @@ def format_seconds(ms: float | None) -> str:
     return f"{ms / 1000:.2f}".replace(".", ",") + " giây"
 
 
-def directive_label(directive: dict[str, Any]) -> str:
+def directive_title(directive: dict[str, Any]) -> str:
     """The label of a directive (`Kết luận 21-KL/TW`), made up if the record has none."""
     if directive.get("label"):
         return str(directive["label"])
@@ -179,13 +179,13 @@ def _flat_nodes(param: str, entries: Iterable[dict[str, Any]], state: SearchStat
         if not value or value in seen:
             continue
         seen.add(value)
-        label = directive_label(entry) if param == "directive" else value
+        label = directive_title(entry) if param == "directive" else value
         nodes.append(FacetNode(param, value, label, int(entry.get("count", 0)),
                                state.selected(param, value), ids(param)))
     # A ticked value must stay on screen (to be unticked) even when nothing matches it now.
     for value in state.filters.get(param, []):
         if value not in seen:
-            label = directive_label({"code": value}) if param == "directive" else value
+            label = directive_title({"code": value}) if param == "directive" else value
             nodes.append(FacetNode(param, value, label, 0, True, ids(param)))
     return nodes
 
@@ -311,7 +311,7 @@ def chips(state: SearchState, base: str) -> list[Link]:
     out = []
     for param in FACET_PARAMS:
         for value in state.filters.get(param, []):
-            label = directive_label({"code": value}) if param == "directive" else value
+            label = directive_title({"code": value}) if param == "directive" else value
             url = _url(base, state.toggled(param, value))
             out.append(Link(f"{FACET_NAMES[param]}: {label}", url,
                             title=f"Bỏ bộ lọc {FACET_NAMES[param]}: {label}", kind=param))
@@ -342,7 +342,7 @@ def hit_view(hit: dict[str, Any], state: SearchState, base: str, article_base: s
         if not code:
             continue
         url = _url(base, state.only(directive=[code]))
-        directives.append(Link(code, url, title=directive_label(d) + " — lọc theo văn bản này",
+        directives.append(Link(code, url, title=directive_title(d) + " — lọc theo văn bản này",
                                current=code in chosen))
     return {
         "url": f"{article_base}{hit_url_id(hit['id'])}{article_qs}",
@@ -454,7 +454,7 @@ def article_page(record: dict[str, Any], q: str, search_base: str, article_base:
             continue
         details = ", ".join(x for x in (d.get("issuer"), format_date(d.get("date"))) if x)
         directives.append({
-            "link": Link(directive_label(d),
+            "link": Link(directive_title(d),
                          _url(search_base, state.only(directive=[d["code"]])),
                          title=f"Tìm các bài trích dẫn {d['code']}"),
             "details": details,
