@@ -1,19 +1,23 @@
-"""Index generations on disk: durable commits, and the newest readable one.
+"""Index generations on disk: which one to read, which one an indexing run
+starts from, and which files to keep.
 
 A Whoosh commit writes new segment files, then a table of contents
-`_MAIN_<n>.toc` naming the segments of generation n. Whoosh fsyncs nothing,
-so after a power cut the newest TOC (or a segment it names) may be empty,
-truncated or garbage. Three things make that survivable:
+`_MAIN_<n>.toc` naming the segments of generation n. After a power cut the
+newest TOC (or a segment it names) may be empty, truncated or garbage. Three
+things make that survivable:
 
-- `DurableStorage` fsyncs a file before Whoosh renames it into place and the
-  folder after, and `fsync_segments` flushes a commit's new segment files
-  before its TOC is written: a TOC that survives names segments that survive.
+- A commit flushes its segment files before its TOC names them, and the TOC
+  before it is renamed into place (`whoosh_writing`): a TOC that survives
+  names segments that survive.
 - The indexer keeps the generation it started from (its TOC and segments)
-  beside the one it commits (`remove_unused`), so there is always one
-  previous, complete generation to fall back to.
+  beside the one it commits (`Base.retained`, `remove_unused`), so there is
+  always one previous, complete generation to fall back to.
 - Readers open the newest generation that reads (`open_newest_readable`);
   the indexer continues from it and its next commit supersedes the damaged
   one, the search engine serves it meanwhile.
+
+This module knows Whoosh's file names; the Whoosh objects themselves are
+handled in `whoosh_writing`.
 """
 
 from __future__ import annotations
@@ -23,48 +27,26 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC, FileIndex
+from .schema import SCHEMA_VERSION
+from .whoosh_writing import (
+    INDEX_NAME,
+    GenerationIndex,
+    create_generation,
+    open_generation,
+    schema_version,
+    segment_ids,
+)
 
-INDEX_NAME = "MAIN"
+__all__ = ["Base", "Opened", "describe", "newest_toc_stamp", "open_base", "open_generation",
+           "open_newest_readable", "remove_unused", "toc_generations", "toc_path"]
+
 _TOC_RE = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
 #: What Whoosh's TOC.write leaves when killed between writing and renaming.
 _TOC_TEMP_RE = re.compile(rf"^_{INDEX_NAME}_[0-9]+\.toc\..+$")
 _SEGMENT_RE = re.compile(rf"^({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
 #: Whoosh's folder for the sorting runs of a writer (`temp_storage`).
 TEMP_FOLDER = f"{INDEX_NAME}.tmp"
-
-
-def fsync_file(path: str | Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path: str | Path) -> None:
-    """Make the folder's entries (new, renamed, removed files) durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class DurableStorage(FileStorage):
-    """A FileStorage whose renames are durable: the TOC is on disk before it is named.
-
-    Whoosh writes a TOC under a temporary name and renames it; flushing the
-    temporary file first means the name never points at unwritten data.
-    """
-
-    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
-        fsync_file(self._fpath(oldname))
-        super().rename_file(oldname, newname, safe=safe)
-        fsync_dir(self.folder)
 
 
 def toc_generations(index_dir: str | Path) -> list[int]:
@@ -94,40 +76,6 @@ def newest_toc_stamp(index_dir: str | Path) -> tuple[int, int] | None:
     return None
 
 
-class GenerationIndex(FileIndex):
-    """A Whoosh index fixed to one generation, which need not be the newest TOC.
-
-    `FileIndex` always reads the highest-numbered TOC; this reads the TOC of
-    `generation` afresh each time (writers change the segment objects they
-    get, so each gets its own copy).
-    """
-
-    def __init__(self, storage: FileStorage, generation: int) -> None:  # noqa: D107
-        self.storage = storage
-        self._schema = None
-        self.indexname = INDEX_NAME
-        self.generation = generation
-        TOC.read(storage, INDEX_NAME, gen=generation)  # fails now if it cannot be read
-
-    def _read_toc(self) -> TOC:
-        return TOC.read(self.storage, self.indexname, gen=self.generation)
-
-    def latest_generation(self) -> int:
-        return self.generation
-
-    def refresh(self) -> GenerationIndex:
-        return self
-
-
-def open_generation(index_dir: str | Path, generation: int, check: bool = True
-                    ) -> GenerationIndex:
-    """Generation `generation`; with `check`, every segment it names must open too."""
-    ix = GenerationIndex(DurableStorage(str(index_dir)), generation)
-    if check:
-        ix.reader().close()
-    return ix
-
-
 @dataclass
 class Opened:
     """The newest readable generation and what had to be skipped to reach it."""
@@ -145,6 +93,7 @@ class Opened:
 
 
 def describe(err: BaseException) -> str:
+    """An error in one line, for the messages that name a damaged generation."""
     text = str(err).strip()
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
@@ -162,22 +111,6 @@ def open_newest_readable(index_dir: str | Path, below: int | None = None) -> Ope
         except Exception as err:  # noqa: BLE001 - any failure to read means damaged
             opened.damaged.append((gen, describe(err)))
     return opened
-
-
-def segment_ids(ix: GenerationIndex | None) -> set[str]:
-    if ix is None:
-        return set()
-    return {segment.segment_id() for segment in ix._read_toc().segments}
-
-
-def fsync_segments(index_dir: str | Path, segments: Iterable[Any]) -> None:
-    """Flush the files of `segments` and the folder, before a TOC names them."""
-    wanted = {segment.segment_id() for segment in segments}
-    for name in os.listdir(index_dir):
-        match = _SEGMENT_RE.match(name)
-        if match and match.group(1) in wanted:
-            fsync_file(Path(index_dir) / name)
-    fsync_dir(index_dir)
 
 
 def remove_unused(index_dir: str | Path, keep: Iterable[GenerationIndex | None],
@@ -232,3 +165,66 @@ def remove_unused(index_dir: str | Path, keep: Iterable[GenerationIndex | None],
         except OSError:
             pass
     return removed
+
+
+@dataclass
+class Base:
+    """The generation an indexing run starts from, and what to keep beside its commit."""
+
+    ix: GenerationIndex
+    #: The commit holds only what the run writes: no index yet, `--rebuild`,
+    #: or an index this version cannot continue.
+    start_over: bool
+    #: Number of the generation the run commits: above every TOC present.
+    next_generation: int
+    #: The previous complete generation kept while the run works (None: none).
+    previous: GenerationIndex | None = None
+    #: Newer TOCs that could not be read: the run commits even with no change.
+    damaged: bool = False
+    #: What the user should know about the index found (damage, rebuild reasons).
+    warnings: list[str] = field(default_factory=list)
+
+    def retained(self) -> GenerationIndex | None:
+        """The generation to keep beside the run's commit: the one it started from.
+
+        Not when it was written with another schema version (it could not be
+        served), nor when it is an empty starting point.
+        """
+        if schema_version(self.ix) != SCHEMA_VERSION:
+            return None
+        return None if self.ix.is_empty() else self.ix
+
+
+def open_base(index_dir: Path, rebuild: bool) -> Base:
+    """The newest readable generation; a new, empty one when there is none.
+
+    Starting over does not drop the old documents here: they stay searchable
+    until the run's commit replaces them.
+    """
+    opened = open_newest_readable(index_dir)
+    newest = opened.index.generation if opened.index is not None else -1
+    damaged = [(gen, why) for gen, why in opened.damaged if gen > newest]
+    warnings = [
+        f"index generation {gen} (_{INDEX_NAME}_{gen}.toc) cannot be read ({why}), "
+        "as a power cut or disk error can leave it"
+        + (f"; continuing from generation {newest}, the last good one"
+           if opened.index is not None else "")
+        for gen, why in damaged
+    ]
+    if opened.index is None:
+        if opened.present:
+            warnings.append("no readable index generation left: rebuilding")
+        ix = create_generation(index_dir, opened.next_generation)
+        return Base(ix, True, opened.next_generation + 1, damaged=bool(damaged),
+                    warnings=warnings)
+    ix = opened.index
+    previous = open_newest_readable(index_dir, below=ix.generation).index
+    base = Base(ix, rebuild, opened.next_generation, previous, bool(damaged), warnings)
+    version = schema_version(ix)
+    if version != SCHEMA_VERSION:
+        warnings.append(
+            f"index was built with schema version {version or 'unknown'}, "
+            f"this vnsearch uses {SCHEMA_VERSION}: rebuilding"
+        )
+        base.start_over = True
+    return base

@@ -1,4 +1,4 @@
-"""Issue 7, bad input: a folder of everything users really collect, through the real CLI.
+"""Bad input: a folder of everything users really collect, through the real CLI.
 
 One corpus folder holds the sample articles beside an empty file, binary junk,
 a 50 MB text file, UTF-16 without a BOM, Windows-1258 text, TCVN3 (ABC) and

@@ -420,10 +420,11 @@ def test_a_damaged_newest_commit_falls_back_to_the_last_good_one(
 
 
 def test_a_long_running_engine_sees_every_commit_s_deletions(tmp_path: Path) -> None:
-    """Was: from the second commit that deleted in a segment on, a server kept the old set.
+    """A server that stays up lists what a fresh one lists after every commit.
 
-    Found by bench/soak.py: a re-used segment reader kept Whoosh's cached set
-    of deleted documents, so deleted and replaced articles stayed listed.
+    Each commit deletes more documents from segments the server has already
+    read: a re-used segment reader must forget Whoosh's cached set of deleted
+    documents, or deleted and replaced articles stay listed.
     """
     folder, index_dir = tmp_path / "tin", tmp_path / "ix"
     for shard in range(4):

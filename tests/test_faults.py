@@ -27,8 +27,9 @@ from processes import children, wait_for_children
 from whoosh import index as whoosh_index
 
 from engine import SearchEngine
-from indexer.build import PARALLEL_THRESHOLD, build_index
+from indexer.build import build_index
 from indexer.generations import open_generation, toc_generations
+from indexer.writers import PARALLEL_THRESHOLD
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"

@@ -1,4 +1,4 @@
-"""Issue 7, odd queries: property-based fuzzing of the search layer and of /api/search.
+"""Odd queries: property-based fuzzing of the search layer and of /api/search.
 
 Hypothesis throws random Unicode, query operators, HTML, control and
 zero-width characters, bad percent-encoding and nonsense parameters at

@@ -1,4 +1,4 @@
-"""Issue 7, load smoke test: 20 keep-alive clients for 5 s while the indexer adds articles.
+"""Load smoke test: 20 keep-alive clients for 5 s while the indexer adds articles.
 
 The real `vnsearch serve` (waitress) in a subprocess and the real `vnsearch
 index` run repeatedly beside it, driven by bench/load.py's own client, so the
