@@ -101,6 +101,25 @@ def write_corpus(name: str, out: Path) -> int:
     return count
 
 
+def write_corpus_chunks(name: str, folder: Path, size: int = 2_000) -> int:
+    """Writes corpus `name` as JSONL files of `size` articles into `folder` (the
+    indexer reads each file in one worker under a time limit); returns its size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    count, out = 0, None
+    try:
+        for record in corpus_records(name):
+            if count % size == 0:
+                if out:
+                    out.close()
+                out = (folder / f"{name}-{count // size:04d}.jsonl").open("w", encoding="utf-8")
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if out:
+            out.close()
+    return count
+
+
 def doc_text(record: dict) -> str:
     """The text the engine indexes for an article: title, summary (lead) and body."""
     return "\n".join(record.get(key) or "" for key in ("title", "summary", "body"))

@@ -81,12 +81,10 @@ def ensure_index(name: str, index_dir: Path, workers: int | None, tmp: Path) -> 
         return
     from indexer.build import index_command
 
-    source = devsets.VIETNEWS
-    if name != "vietnews":
-        source = tmp / f"{name}.jsonl"
-        devsets.write_corpus(name, source)
+    source = tmp / name
+    size = devsets.write_corpus_chunks(name, source)
     started = time.perf_counter()
-    print(f"indexing {name} into {index_dir} ...", file=sys.stderr)
+    print(f"indexing {name} ({size:,} articles) into {index_dir} ...", file=sys.stderr)
     if index_command([str(source)], str(index_dir), False, workers):
         sys.exit(f"indexing {name} failed")
     print(f"indexed {name} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -187,6 +185,9 @@ def main() -> None:
             records = list(devsets.corpus_records(corpus))
             keep = indexed_ids(folders[corpus])
             missing = len({d["id"] for d in records} - keep)
+            if missing > len(records) // 100:
+                sys.exit(f"{missing:,} of {len(records):,} articles of {corpus} are not in "
+                         f"{folders[corpus]}: rebuild it (delete the folder)")
             if missing:
                 print(f"note: {missing} articles of {corpus} are not in the engine index; "
                       "the baseline leaves them out too", file=sys.stderr)
