@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 # ---------------------------------------------------------------- reading
 #
-# The reading face (used by engine/) is specified here.
+# The reading face, used by engine/: its protocols belong in this section.
 
 
 # ---------------------------------------------------------------- writing
