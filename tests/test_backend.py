@@ -30,7 +30,10 @@ def fields(article_id: str, title: str, path: str = "/tin/a.txt") -> dict:
 def titles(index_dir: Path, generation: int) -> dict[str, str]:
     """id → title of every live document of the generation, as a reader sees it."""
     with open_generation(index_dir, generation).searcher() as searcher:
-        return {doc["id"]: doc["title"] for doc in searcher.all_stored_fields()}
+        docs = [(doc["id"], doc["title"]) for doc in searcher.all_stored_fields()]
+    found = dict(docs)
+    assert len(found) == len(docs), docs  # an id is never held twice
+    return found
 
 
 def states(index_dir: Path, generation: int) -> set[tuple[str, str, str]]:
