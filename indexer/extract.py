@@ -30,7 +30,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -304,12 +304,14 @@ def extract_record(record: dict, source: str | None = None) -> Article:
 
 
 def extract_file_report(
-    path: Path, notes: list[str] | None = None
+    path: Path, notes: list[str] | None = None, progress: Callable[[], None] | None = None
 ) -> tuple[list[Article], list[str]]:
     """Articles of one file and warnings about records skipped in it.
 
     `notes` receives what was done to the file that is not a failure (such as
-    a conversion from a legacy Vietnamese font encoding).
+    a conversion from a legacy Vietnamese font encoding). `progress` is called
+    after each record of a JSON file, so a caller can tell a long dump being
+    read from a file that is stuck.
     """
     path = Path(path)
     suffix = suffix_of(path)
@@ -351,6 +353,8 @@ def extract_file_report(
     unlisted = 0
     where = "item" if suffix == ".json" else "line"
     for line in lines:
+        if progress is not None:
+            progress()
         problem = line.problem or f"{where} {line.number}: unreadable"
         if line.record is not None:
             found = _record_article(line.record, source, ids)

@@ -5,9 +5,16 @@ digest sidecar, `state.py`), it is not even extracted. Otherwise its
 articles are extracted and each is hashed (`schema.content_hash`), so the
 run can tell new, changed and unchanged articles apart.
 
-Test hook: `VNSEARCH_READ_DELAY=<seconds>[:<glob>]` sleeps before each file
+The time limit is on progress, not on the whole file: a JSON dump of 40,000
+articles takes minutes to extract, and its reading process reports each
+record it got through (at most once a second), so only a file on which no
+progress is made for the limit is given up. The readers' own limits (bytes,
+records and lines per file) bound the whole.
+
+Test hooks: `VNSEARCH_READ_DELAY=<seconds>[:<glob>]` sleeps before each file
 (whose name matches the glob) is read, so tests can make a file exceed the
-time limit or kill a reading process half-way.
+time limit or kill a reading process half-way; `VNSEARCH_RECORD_DELAY=<seconds>`
+sleeps after each record of a JSON file, a long dump that keeps progressing.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -30,9 +37,14 @@ from .schema import content_hash
 from .workers import FORK, child_init
 
 READ_DELAY_ENV = "VNSEARCH_READ_DELAY"
+RECORD_DELAY_ENV = "VNSEARCH_RECORD_DELAY"
 FILE_TIMEOUT_ENV = "VNSEARCH_FILE_TIMEOUT"
-#: Seconds one file may take to read and extract before its process is killed.
+#: Seconds a file may go without progress (a record read) before its process is killed.
 DEFAULT_FILE_TIMEOUT = 120.0
+#: What a reading process sends while it is still getting through a file.
+PROGRESS = "progress"
+#: Seconds between two progress messages of one reading process (at most).
+PROGRESS_EVERY = 1.0
 #: How many files past the oldest unfinished one are handed out: results are
 #: used in path order, so this bounds what waits in memory behind a slow file.
 READ_AHEAD = 64
@@ -51,8 +63,12 @@ class FileResult:
     notes: list[str] = field(default_factory=list)  # e.g. converted from a legacy encoding
 
 
-def read_file(task: tuple[str, str | None]) -> FileResult:
-    """Hash a file's bytes; if they differ from the known digest, extract and hash its articles."""
+def read_file(task: tuple[str, str | None],
+              progress: Callable[[], None] | None = None) -> FileResult:
+    """Hash a file's bytes; if they differ from the known digest, extract and hash its articles.
+
+    `progress` is called as records are read (see `extract_file_report`).
+    """
     from .extract import extract_file_report
     from .readers import ReadError
 
@@ -71,7 +87,7 @@ def read_file(task: tuple[str, str | None]) -> FileResult:
         result.unchanged = True
         return result
     try:
-        articles, warnings = extract_file_report(Path(path), result.notes)
+        articles, warnings = extract_file_report(Path(path), result.notes, progress)
     except ReadError as err:
         result.reason = err.reason
         return result
@@ -106,6 +122,8 @@ def _reader_process(conn: Connection, close_fds: tuple[int, ...]) -> None:
     """A reading process: reads the files it is sent, one at a time, until told to stop."""
     child_init(close_fds)
     delay, pattern = _read_delay()
+    record_delay = float(os.environ.get(RECORD_DELAY_ENV) or 0)
+    every = min(PROGRESS_EVERY, file_timeout() / 4)
     while True:
         try:
             task = conn.recv()
@@ -115,7 +133,18 @@ def _reader_process(conn: Connection, close_fds: tuple[int, ...]) -> None:
             return
         if delay and fnmatch.fnmatchcase(os.path.basename(task[0]), pattern):
             time.sleep(delay)
-        conn.send(read_file(task))
+        last = time.monotonic()
+
+        def progress() -> None:
+            nonlocal last
+            if record_delay:
+                time.sleep(record_delay)
+            now = time.monotonic()
+            if now - last >= every:
+                last = now
+                conn.send(PROGRESS)
+
+        conn.send(read_file(task, progress))
 
 
 @dataclass
@@ -123,7 +152,7 @@ class _Reader:
     process: BaseProcess
     conn: Connection
     task: int | None = None  # index of the file being read
-    started: float = 0.0
+    started: float = 0.0  # when the file was handed out, or progress last reported
 
 
 def _exit_reason(exitcode: int | None) -> str:
@@ -235,6 +264,9 @@ class ReaderPool:
                     self._done[reader.task] = result
                     reader.task = None
                     continue
+                if result == PROGRESS:
+                    reader.started = now
+                    continue
             if reader.process.sentinel in ready or reader.conn in ready:
                 reader.process.join()
                 if reader.task is None:
@@ -244,8 +276,8 @@ class ReaderPool:
                     self._fail(reader, f"the reading process died ({why}); "
                                        "its articles, if any were indexed, are kept")
             elif reader.task is not None and now - reader.started >= self.timeout:
-                self._fail(reader, f"took longer than {self.timeout:g} s to read; "
-                                   "its articles, if any were indexed, are kept")
+                self._fail(reader, f"took longer than {self.timeout:g} s to read "
+                                   "(no progress); its articles, if any were indexed, are kept")
 
     def close(self) -> None:
         """Stop every reading process (politely when idle, by SIGKILL otherwise)."""
