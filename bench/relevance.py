@@ -79,7 +79,7 @@ def ensure_index(name: str, index_dir: Path, workers: int | None, tmp: Path) -> 
                   f"now writes {SCHEMA_VERSION}: delete the folder to measure a fresh index",
                   file=sys.stderr)
         return
-    from indexer.build import index_command
+    from vnsearch.cli import index_command
 
     source = tmp / name
     size = devsets.write_corpus_chunks(name, source)

@@ -30,15 +30,13 @@ one of the paths of this run and it was not found there again (indexing
 folder B never touches folder A). A file that fails to read keeps its
 articles.
 
-The library returns a `Summary`; `index_command`, at the end, is the
-command-line face that prints it and chooses the exit status.
+The run returns a `Summary`; `vnsearch index` (vnsearch/cli.py) prints it
+and chooses the exit status.
 """
 
 from __future__ import annotations
 
-import errno
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -47,7 +45,7 @@ from .article import Article
 from .backend import IndexUpdate
 from .durable import fsync_dir
 from .generations import Base, open_base, open_generation, remove_unused
-from .lock import IndexBusy, IndexLock
+from .lock import IndexLock
 from .progress import Progress
 from .reading import FileResult, ReaderPool, file_timeout
 from .schema import StateError
@@ -62,15 +60,12 @@ from .state import (
     under,
 )
 from .whoosh_writing import open_update
-from .writers import ArticleWriter, IndexingError
-
-EXIT_FAILED = 1
-EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
+from .writers import ArticleWriter
 
 
 @dataclass
 class Summary:
-    """What a run did, for the user (`index_command` prints it)."""
+    """What a run did, for the user (`vnsearch index` prints it)."""
 
     added: int = 0
     updated: int = 0
@@ -291,33 +286,3 @@ def _cleanup_failed_run(update: IndexUpdate, index_dir: Path, base: Base) -> Non
     except Exception:  # noqa: BLE001
         pass
     remove_sidecar_temps(index_dir)
-
-
-def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int | None) -> int:
-    """The `vnsearch index` command: summary on stdout, problems on stderr; the exit status."""
-    try:
-        summary = build_index(paths, index_dir, rebuild=rebuild, workers=workers)
-    except IndexBusy as err:
-        print(f"vnsearch index: {err}", file=sys.stderr)
-        return EXIT_BUSY
-    except IndexingError as err:
-        print(f"vnsearch index: {err}; the index was not changed", file=sys.stderr)
-        return EXIT_FAILED
-    except OSError as err:  # full disk (ENOSPC), file size limit (EFBIG), permissions
-        hint = " (free some space and run again)" if err.errno == errno.ENOSPC else ""
-        where = f" ({err.filename})" if err.filename else ""
-        print(
-            f"vnsearch index: cannot write the index in {index_dir}: "
-            f"{err.strerror or err}{where}{hint}; the index was not changed",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("vnsearch index: interrupted; the index was not changed", file=sys.stderr)
-        return 130
-    for warning in summary.warnings:
-        print(f"vnsearch index: {warning}", file=sys.stderr)
-    for where, reason in summary.failures:
-        print(f"failed: {where}: {reason}", file=sys.stderr)
-    print(summary.line())
-    return 0

@@ -23,8 +23,9 @@ import pytest
 from whoosh import index
 from whoosh.query import Every, Term
 
-from indexer.build import EXIT_BUSY, build_index
+from indexer.build import build_index
 from indexer.lock import IndexLock
+from vnsearch.cli import EXIT_BUSY
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"

@@ -10,6 +10,7 @@ escape sequence in a title cannot act on the terminal.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from indexer.article import Article
 
 DEFAULT_CORPUS = "corpus"
+EXIT_FAILED = 1
+EXIT_BUSY = 75  # EX_TEMPFAIL: another indexer holds the index, try again later
+EXIT_INTERRUPTED = 130
 
 
 def default_index_dir() -> str:
@@ -64,15 +68,6 @@ def extract(files: tuple[str, ...], as_json: bool) -> None:
 )
 def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | None) -> None:
     """Index folders and files (default corpus/), incrementally unless --rebuild."""
-    try:  # pyvi unpacks its model into a temporary file: a full disk shows here first
-        from indexer.build import index_command
-    except OSError as err:
-        where = f" ({err.filename})" if err.filename else ""
-        click.echo(f"vnsearch index: cannot load the word segmenter: {err.strerror or err}"
-                   f"{where}; free some space (or set TMPDIR) and run again; "
-                   "the index was not changed", err=True)
-        sys.exit(1)
-
     sys.exit(index_command(list(paths) or [DEFAULT_CORPUS], index_dir, rebuild, workers))
 
 
@@ -116,12 +111,83 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
 def serve(index_dir: str, host: str, port: int, threads: int,
           connection_limit: int | None) -> None:
     """Run the web site (builds the index from corpus/ first if there is none)."""
-    from webapp.serve import serve_command
-
     sys.exit(serve_command(index_dir, host, port, threads, connection_limit))
 
 
-# -- printing ------------------------------------------------------------------
+# -- the commands' bodies: printing and exit statuses ---------------------------
+
+
+def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int | None) -> int:
+    """`vnsearch index`: the summary line on stdout, problems on stderr; the exit status."""
+    try:  # pyvi unpacks its model into a temporary file: a full disk shows here first
+        from indexer.build import build_index
+        from indexer.lock import IndexBusy
+        from indexer.writers import IndexingError
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        _err(f"vnsearch index: cannot load the word segmenter: {err.strerror or err}"
+             f"{where}; free some space (or set TMPDIR) and run again; "
+             "the index was not changed")
+        return EXIT_FAILED
+    try:
+        summary = build_index(paths, index_dir, rebuild=rebuild, workers=workers)
+    except IndexBusy as err:
+        _err(f"vnsearch index: {printable(err)}")
+        return EXIT_BUSY
+    except IndexingError as err:
+        _err(f"vnsearch index: {printable(err)}; the index was not changed")
+        return EXIT_FAILED
+    except OSError as err:  # full disk (ENOSPC), file size limit (EFBIG), permissions
+        hint = " (free some space and run again)" if err.errno == errno.ENOSPC else ""
+        where = f" ({display_path(err.filename)})" if err.filename else ""
+        _err(f"vnsearch index: cannot write the index in {display_path(index_dir)}: "
+             f"{err.strerror or err}{where}{hint}; the index was not changed")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _err("vnsearch index: interrupted; the index was not changed")
+        return EXIT_INTERRUPTED
+    for warning in summary.warnings:
+        _err(f"vnsearch index: {printable(warning)}")
+    for where, reason in summary.failures:
+        _err(f"failed: {display_path(where)}: {printable(reason)}")
+    print(summary.line())
+    return 0
+
+
+def serve_command(index_dir: str, host: str, port: int, threads: int,
+                  connection_limit: int | None = None) -> int:
+    """`vnsearch serve`: index the sample corpus if there is no index, then serve."""
+    from webapp.serve import find_corpus, is_loopback_only, needs_index, server_urls, site_server
+
+    if not is_loopback_only(host, port):
+        _err(f"vnsearch serve: WARNING: listening on {host}, the site is open to the "
+             "network: anyone who can reach this machine can use it. Serve on 127.0.0.1 "
+             "behind a reverse proxy instead (README, Operating).")
+    if needs_index(index_dir):
+        corpus = find_corpus()
+        if corpus is None:
+            _err(f"vnsearch serve: no index at {index_dir} and no corpus/ folder to build one;"
+                 " run `vnsearch index PATH` first")
+            return 2
+        _err(f"No articles indexed at {index_dir}: indexing {corpus}/ …")
+        status = index_command([str(corpus)], index_dir, False, None)
+        if status != 0 or needs_index(index_dir):
+            _err("vnsearch serve: building the index failed")
+            return status or EXIT_FAILED
+    try:
+        server = site_server(index_dir, host, port, threads, connection_limit)
+    except OSError as exc:
+        _err(f"vnsearch serve: cannot listen on {host}:{port}: {exc}")
+        return EXIT_FAILED
+    _err(f"Serving {index_dir} on {', '.join(server_urls(server))} (Ctrl+C to stop)")
+    server.run()
+    return 0
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 
 
 def extract_command(files: Iterable[str], as_json: bool) -> int:

@@ -1,7 +1,8 @@
-"""`vnsearch serve`: the site under waitress, a production WSGI server (never Flask's debug server).
+"""The site under waitress, a production WSGI server (never Flask's debug server).
 
-The site is useless without an index, so a first run builds one from the
-sample corpus before serving: `vnsearch serve` works straight after a clone.
+`vnsearch serve` (in `vnsearch/cli.py`) builds an index from the sample
+corpus first when there is none (`needs_index`, `find_corpus`), so it works
+straight after a clone, then runs `site_server`.
 
 The server's resources are bounded (see `ServerLimits`): open connections,
 request line and headers, request bodies (the site only answers GET, so a
@@ -15,7 +16,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -155,41 +155,13 @@ def find_corpus() -> Path | None:
     return None
 
 
-def _holds_articles(index_dir: str) -> bool:
-    """True when a committed index holds at least one article (an empty one is no use)."""
-    return index_exists(index_dir) and holds_articles(index_dir)
+def needs_index(index_dir: str) -> bool:
+    """True when there is no committed index holding an article (an empty one is no use)."""
+    return not (index_exists(index_dir) and holds_articles(index_dir))
 
 
-def ensure_index(index_dir: str) -> int:
-    """Build the index from the sample corpus if there is none; 0 when an index is ready."""
-    if _holds_articles(index_dir):
-        return 0
-    corpus = find_corpus()
-    if corpus is None:
-        print(f"vnsearch serve: no index at {index_dir} and no corpus/ folder to build one;"
-              " run `vnsearch index PATH` first", file=sys.stderr)
-        return 2
-    print(f"No articles indexed at {index_dir}: indexing {corpus}/ …", file=sys.stderr)
-    from indexer.build import index_command
-
-    status = index_command([str(corpus)], index_dir, False, None)
-    if status != 0 or not _holds_articles(index_dir):
-        print("vnsearch serve: building the index failed", file=sys.stderr)
-        return status or 1
-    return 0
-
-
-def serve_command(index_dir: str, host: str, port: int, threads: int,
-                  connection_limit: int | None = None) -> int:
-    """Build the index if needed, then serve until interrupted."""
-    open_to_network = not is_loopback_only(host, port)
-    if open_to_network:
-        print(f"vnsearch serve: WARNING: listening on {host}, the site is open to the "
-              "network: anyone who can reach this machine can use it. Serve on 127.0.0.1 "
-              "behind a reverse proxy instead (README, Operating).", file=sys.stderr, flush=True)
-    status = ensure_index(index_dir)
-    if status != 0:
-        return status
+def connection_limits(connection_limit: int | None = None) -> ServerLimits:
+    """The server's limits, the connection limit lowered to what the process may open."""
     limits = ServerLimits()
     if connection_limit is not None:
         limits = replace(limits, connection_limit=connection_limit)
@@ -197,19 +169,21 @@ def serve_command(index_dir: str, host: str, port: int, threads: int,
     if room is not None and limits.connection_limit > room - FD_HEADROOM:
         # accept() failing for want of file descriptors would spin the server
         limits = replace(limits, connection_limit=max(1, room - FD_HEADROOM))
+    return limits
+
+
+def site_server(index_dir: str, host: str, port: int, threads: int,
+                connection_limit: int | None = None) -> Any:
+    """The site over `index_dir`, bound to host:port and ready to `run()` (OSError if not)."""
     logging.basicConfig()  # waitress reports refused and dropped connections through logging
     app = create_app({"INDEX_DIR": index_dir})
-    try:
-        server = make_server(app, host, port, threads, limits)
-    except OSError as exc:
-        print(f"vnsearch serve: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
-        return 1
+    return make_server(app, host, port, threads, connection_limits(connection_limit))
+
+
+def server_urls(server: Any) -> list[str]:
+    """The URLs a bound server answers on."""
     if isinstance(server, MultiSocketServer):
         listening = list(server.effective_listen)
     else:
         listening = [(server.effective_host, server.effective_port)]
-    where = ", ".join(f"http://[{h}]:{p}/" if ":" in str(h) else f"http://{h}:{p}/"
-                      for h, p in listening)
-    print(f"Serving {index_dir} on {where} (Ctrl+C to stop)", file=sys.stderr, flush=True)
-    server.run()
-    return 0
+    return [f"http://[{h}]:{p}/" if ":" in str(h) else f"http://{h}:{p}/" for h, p in listening]
