@@ -24,10 +24,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from indexer.backend import Generation, Segment
 from indexer.directives import directive_label
 from indexer.schema import FACET_SEP, FACETS
-
-from .whoosh_reading import IndexView, Segment
 
 #: The locality facets, top down: the levels of `locality_tree`.
 LEVELS = ("province", "district", "commune")
@@ -35,7 +34,7 @@ LEVELS = ("province", "district", "commune")
 class FacetIndex:
     """Per-facet (document, value) pairs as arrays, plus the date column."""
 
-    def __init__(self, view: IndexView) -> None:
+    def __init__(self, view: Generation) -> None:
         self.view = view
         self.doc_count = view.doc_count_all
         self.values: dict[str, list[str]] = {}

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from indexer.analysis import folded
+from indexer.backend import Generation
 
 from .query import CODE_TYPES, Clause, ParsedQuery, Syllable, Term
 from .snippets import Pattern
 from .vocabulary import Vocabulary
-from .whoosh_reading import IndexView
 
 K1 = 1.2
 B = {"title": 0.5, "title_f": 0.5, "title_s": 0.5, "body": 0.75, "body_f": 0.75, "body_s": 0.75}
@@ -113,9 +113,9 @@ def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Conc
 
 
 class Scorer:
-    """Turns a parsed query into (matched mask, scores) over one IndexView."""
+    """Turns a parsed query into (matched mask, scores) over one Generation."""
 
-    def __init__(self, view: IndexView, vocab: Vocabulary, previous: Scorer | None = None) -> None:
+    def __init__(self, view: Generation, vocab: Vocabulary, previous: Scorer | None = None) -> None:
         self.view = view
         self.vocab = vocab
         self.n = view.doc_count_all

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from cachetools import LRUCache
 
+from indexer.backend import Generation
+
 from .facets import FacetIndex
 from .ranking import Scorer
 from .vocabulary import Vocabulary
 from .whoosh_reading import (
-    IndexView,
     close_unused,
     describe,
     generation_stamps,
@@ -42,7 +43,7 @@ class Snapshot:
     query after a commit does not read the whole index again.
     """
 
-    def __init__(self, view: IndexView, stamp: tuple[int, int],
+    def __init__(self, view: Generation, stamp: tuple[int, int],
                  previous: Snapshot | None = None) -> None:
         self.stamp = stamp
         self.view = view

@@ -17,15 +17,14 @@ import math
 from collections.abc import Sequence
 
 from indexer.analysis import folded
-
-from .whoosh_reading import IndexView
+from indexer.backend import Generation
 
 #: Longest compound considered, in syllables.
 MAX_WORD = 4
 
 
 class Vocabulary:
-    def __init__(self, view: IndexView, previous: Vocabulary | None = None) -> None:
+    def __init__(self, view: Generation, previous: Vocabulary | None = None) -> None:
         self.doc_count = max(view.doc_count, 1)
         lex = {field: view.lexicon(field)
                for field in ("body_f", "title_f", "body_s", "title_s", "body", "title")}

@@ -22,12 +22,114 @@ happened entirely or not at all, even after a power cut.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 # ---------------------------------------------------------------- reading
 #
-# The reading face, used by engine/: its protocols belong in this section.
+# The engine serves one generation at a time through a `Generation`: dense
+# arrays over its document numbers (0 .. doc_count_all-1, deleted documents
+# included and masked out by `live`), so that scoring, filtering and facet
+# counting are vector operations. A view is a field of `schema.build_schema`
+# (`title`, `body_f`, `body_s`, ...); a term is the string `indexer.analysis`
+# makes for that view, so both faces agree on terms by construction.
+#
+#     stamp = backend.newest_stamp(index_dir)             # (generation, TOC mtime)
+#     view = backend.open_view(index_dir, generation, previous_view)
+#     docs, tfs = view.postings("body_s", "dang")
+#     backend.close_unused(previous_view, view)
+#
+# A generation never changes once committed: whatever a caller derives from
+# one of its `segments` (facet tables, dates) may be kept with `Segment.memo`
+# and is re-used by the next generation that still holds the segment.
+
+
+@runtime_checkable
+class Segment(Protocol):
+    """An immutable part of a generation (a Whoosh segment, a shard of a cluster)."""
+
+    #: The generation's number of this segment's first document.
+    offset: int
+    #: Documents in the segment, deleted ones included.
+    doc_count_all: int
+
+    def column(self, field: str) -> list:
+        """A column field's value per local document (empty bytes where absent)."""
+
+    def stored(self, docnum: int) -> dict:
+        """The stored fields of one local document."""
+
+    def memo(self, key: object, build: Callable[[], Any]) -> Any:
+        """`build()`'s value, computed once per segment and kept while the segment lives."""
+
+
+@runtime_checkable
+class Generation(Protocol):
+    """One committed generation, read-only; safe to share between threads."""
+
+    generation: int
+    #: Documents including deleted ones: the length of every per-document array.
+    doc_count_all: int
+    #: Live documents.
+    doc_count: int
+    #: Boolean array, True for live documents.
+    live: Any
+    #: Per view, the terms whose document frequency changed since the previous
+    #: generation this one was opened from (filled by `lexicon(view)` when the
+    #: previous generation's lexicon of that view had been read).
+    lexicon_changes: dict[str, set[str]]
+
+    @property
+    def segments(self) -> Sequence[Segment]:
+        """The generation's immutable parts, in document-number order."""
+
+    def lengths(self, view: str) -> Any:
+        """Float array: the number of terms of `view` per document."""
+
+    def avg_length(self, view: str) -> float:
+        """Mean length of `view` over live documents (at least 1)."""
+
+    def postings(self, view: str, term: str) -> tuple[Any, Any]:
+        """(sorted live document numbers, term frequencies) of `term` in `view`."""
+
+    def df(self, view: str, term: str) -> int:
+        """Live documents holding `term` in `view`."""
+
+    def positions(self, view: str, term: str, docs: Any) -> dict[int, list[int]]:
+        """Positions of `term` in `view` for the given sorted documents that hold it."""
+
+    def position_keys(self, view: str, term: str) -> Any:
+        """Every live occurrence as sorted int64 keys `docnum << 24 | position`."""
+
+    def lexicon(self, view: str) -> dict[str, int]:
+        """Every term of `view` with its document frequency (deleted documents counted)."""
+
+    def column(self, field: str) -> list:
+        """A column field's value per document."""
+
+    def stored(self, docnum: int) -> dict:
+        """The stored fields of one document."""
+
+    def forget_previous(self) -> None:
+        """Drop the link to the generation this one was opened from."""
+
+
+@runtime_checkable
+class ReadingBackend(Protocol):
+    """The reading face as a whole; `engine.whoosh_reading` is one (a module)."""
+
+    def newest_stamp(self, index_dir: str) -> tuple[int, int] | None:
+        """(generation, stamp) of the newest commit on disk, None when there is none."""
+
+    def generation_stamps(self, index_dir: str) -> Iterator[tuple[int, int]]:
+        """(generation, stamp) of every commit on disk, newest first."""
+
+    def open_view(self, index_dir: str, generation: int,
+                  previous: Generation | None = None) -> Generation:
+        """Open one generation (raises if it is damaged), re-using `previous`'s segments."""
+
+    def close_unused(self, previous: Generation, current: Generation) -> None:
+        """Release what `previous` holds that `current` does not re-use."""
 
 
 # ---------------------------------------------------------------- writing
