@@ -48,6 +48,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from processes import children  # noqa: E402  (tests/processes.py)
 
 from engine import SearchEngine  # noqa: E402
 from indexer.extract import extract_file  # noqa: E402
@@ -149,20 +152,6 @@ class Corpus:
 
 
 # ---------------------------------------------------------------- processes
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                stat = Path(f"/proc/{name}/stat").read_text()
-            except OSError:
-                continue
-            state, parent = stat[stat.rindex(")") + 2:].split()[:2]
-            if int(parent) == pid and state != "Z":
-                found.append(int(name))
-    return found
 
 
 def free_port() -> int:

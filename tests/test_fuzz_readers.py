@@ -20,6 +20,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from files import write_named
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -28,11 +29,11 @@ from indexer.extract import (
     MAX_WARNINGS,
     SUPPORTED_SUFFIXES,
     extract_file_report,
-    format_record,
     iter_input_files,
 )
 from indexer.readers import ReadError
 from indexer.terminal import json_line
+from vnsearch.cli import format_record
 
 FUZZ = settings(
     deadline=None, database=None,
@@ -127,13 +128,7 @@ def _write(folder: Path, stem: bytes, suffix: str, data: bytes, cut: int | None)
         data = lzma.compress(data)
     if cut is not None and suffix.endswith((".gz", ".xz")):
         data = data[: cut % (len(data) + 1)]
-    path = os.fsencode(folder) + b"/" + stem + suffix.encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    return path
+    return write_named(folder, stem + suffix.encode(), data)
 
 
 def check_outcome(path: bytes) -> None:

@@ -25,9 +25,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from files import write_named
 
 from indexer.article import MAX_ID_CHARS, Article, validate_id
-from indexer.extract import extract_file_report, format_record, iter_input_files
+from indexer.extract import extract_file_report, iter_input_files
 from indexer.readers import (
     MAX_JSON_BYTES,
     MAX_LINE_BYTES,
@@ -37,6 +38,7 @@ from indexer.readers import (
     ReadError,
 )
 from indexer.terminal import display_path, printable
+from vnsearch.cli import format_record
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
@@ -155,24 +157,13 @@ def test_file_named_with_control_character_is_reported_and_later_runs_work(
     assert indexed_ids(index_dir) == ["good", "jsonl-ok"]
 
 
-def _bytes_name(folder: Path, name: bytes, content: bytes) -> bytes:
-    """Create a file whose name is raw bytes (not necessarily UTF-8); its bytes path."""
-    path = os.fsencode(folder) + b"/" + name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, content)
-    finally:
-        os.close(fd)
-    return path
-
-
 def test_file_name_not_utf8_is_reported_and_good_files_read(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(GOOD, corpus / "good.txt")
-    bad = _bytes_name(corpus, b"bad\xff.txt", OTHER.read_bytes())
+    bad = write_named(corpus, b"bad\xff.txt", OTHER.read_bytes())
     os.mkdir(os.fsencode(corpus) + b"/folder\xfe")
-    _bytes_name(corpus, b"folder\xfe/inside.txt", OTHER.read_bytes())
+    write_named(corpus, b"folder\xfe/inside.txt", OTHER.read_bytes())
 
     problems: list[tuple[str, str]] = []
     found = list(iter_input_files([corpus], problems))
