@@ -31,7 +31,8 @@ from .snippets import Pattern
 from .vocabulary import Vocabulary
 
 K1 = 1.2
-B = {"title": 0.5, "title_f": 0.5, "title_s": 0.5, "body": 0.75, "body_f": 0.75, "body_s": 0.75}
+B = {"title": 0.5, "title_f": 0.5, "title_s": 0.5, "title_a": 0.5,
+     "body": 0.75, "body_f": 0.75, "body_s": 0.75, "body_a": 0.75}
 TITLE_WEIGHT = 2.5
 BODY_WEIGHT = 1.0
 #: Weight of a match through syllables only, relative to a word match.
@@ -74,6 +75,9 @@ class Unit:
     match: np.ndarray
     score: np.ndarray
     weight: float = 1.0
+    #: Documents holding the unit in any spelling: a word typed with marks
+    #: weighs in a query's coverage as much as typed without them.
+    df: int = 0
 
 
 def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Concept]:
@@ -88,7 +92,8 @@ def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Conc
         for start, end in vocab.segment(folded):
             part = pending[start:end]
             concept = Concept(
-                tuple(s.folded for s in part), tuple(s.text if s.accented else None for s in part)
+                tuple(s.folded for s in part),
+                tuple(s.text if s.accented and not _is_code(s.folded) else None for s in part),
             )
             if len(part) == 1 and part[0].folded.isdigit():
                 concept.codes = vocab.codes_for_number(part[0].folded)
@@ -110,6 +115,11 @@ def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Conc
         i += 1
     flush()
     return out
+
+
+def _is_code(folded_syllable: str) -> bool:
+    """A document code (`21-kl/tw`): matched on its folded form, `Đ` or `D` alike."""
+    return folded_syllable[:1].isdigit() and "/" in folded_syllable
 
 
 class Scorer:
@@ -171,12 +181,17 @@ class Scorer:
     # -- concepts --------------------------------------------------------------
 
     def concept(self, concept: Concept) -> Unit:
+        """A word of the query: typed with marks, those spellings only; without, any."""
         word = np.zeros(self.n, dtype=np.float32)
-        if concept.key in self.vocab.word_df:
+        if concept.accented:
+            for spelling, _df in self.vocab.variants(concept.key, concept.typed):
+                word += self.both("", spelling)
+        elif concept.key in self.vocab.word_df:
             word += self.both("_f", concept.key)
         for code in concept.codes:
             word += self.both("_f", code)
-        syllables = [self.both("_s", s) for s in concept.folded]
+        syllables = [self.both("_s", f) if t is None else self.both("_a", t)
+                     for f, t in zip(concept.folded, concept.typed, strict=True)]
         syl_match = np.ones(self.n, dtype=bool)
         for s in syllables:
             syl_match &= s > 0
@@ -186,7 +201,9 @@ class Scorer:
         score = np.maximum(word, syl_score)
         if concept.accented:
             score += self.accent_bonus(concept) * match
-        return Unit(match, score)
+        df = max(self.vocab.word_df.get(concept.key, 0),
+                 min(self.vocab.syllable_df.get(f, 0) for f in concept.folded))
+        return Unit(match, score, df=df if concept.accented else 0)
 
     def accent_bonus(self, concept: Concept) -> np.ndarray:
         bonus = np.zeros(self.n, dtype=np.float32)
@@ -214,58 +231,75 @@ class Scorer:
     # -- phrases ---------------------------------------------------------------
 
     def phrase_docs(self, folded: tuple[str, ...], candidates: np.ndarray,
-                    cache: dict | None = None) -> np.ndarray:
+                    cache: dict | None = None,
+                    typed: tuple[str | None, ...] | None = None) -> np.ndarray:
         """Boolean mask: documents among `candidates` holding the syllables in a row.
 
-        `cache` keeps positions read for the same candidates across calls.
+        `typed[i]`, when given, is the i-th syllable with its marks: it must
+        stand there as typed (accented syllables view), not any form folding
+        to it. `cache` keeps positions read for the same candidates across calls.
         """
+        typed = typed if typed is not None else (None,) * len(folded)
         out = np.zeros(self.n, dtype=bool)
         key = "_".join(folded)
+        whole_words: list[tuple[str, str]] = []
         if key in self.vocab.word_df:
+            if any(t is not None for t in typed):
+                whole_words = [(prefix, w) for w, _ in self.vocab.variants(key, typed)
+                               for prefix in ("title", "body")]
+            else:
+                whole_words = [("title_f", key), ("body_f", key)]
+        if whole_words:
             # Documents holding the whole phrase as one word need no position check.
             whole = np.zeros(self.n, dtype=bool)
-            for fieldname in ("title_f", "body_f"):
-                ids, _ = self.view.postings(fieldname, key)
+            for fieldname, word in whole_words:
+                ids, _ = self.view.postings(fieldname, word)
                 whole[ids] = True
             out[candidates] = whole[candidates]
             candidates = candidates[~whole[candidates]]
-        for fieldname in ("title_s", "body_s"):
+        for title_or_body in ("title", "body"):
+            keys = tuple((f"{title_or_body}_s", f) if t is None else (f"{title_or_body}_a", t)
+                         for f, t in zip(folded, typed, strict=True))
             docs = candidates
-            for s in set(folded):
-                ids, _ = self.view.postings(fieldname, s)
+            for fieldname, term in set(keys):
+                ids, _ = self.view.postings(fieldname, term)
                 docs = np.intersect1d(docs, ids, assume_unique=True)
                 if not len(docs):
                     break
             if not len(docs):
                 continue
             if len(docs) > DECODE_ALL_ABOVE:
-                out[self.phrase_by_keys(fieldname, folded, docs)] = True
+                out[self.phrase_by_keys(keys, docs)] = True
                 continue
             positions = {}
-            for syllable in set(folded):
-                if cache is not None and (fieldname, syllable) in cache:
-                    positions[syllable] = cache[(fieldname, syllable)]
+            for fieldname, term in set(keys):
+                if cache is not None and (fieldname, term) in cache:
+                    positions[(fieldname, term)] = cache[(fieldname, term)]
                     continue
                 # With a shared cache, read for all candidates once, not per phrase.
                 wanted = cache["docs"] if cache is not None else docs
-                positions[syllable] = self.view.positions(fieldname, syllable, wanted)
+                positions[(fieldname, term)] = self.view.positions(fieldname, term, wanted)
                 if cache is not None:
-                    cache[(fieldname, syllable)] = positions[syllable]
-            first = positions[folded[0]]
+                    cache[(fieldname, term)] = positions[(fieldname, term)]
+            first = positions[keys[0]]
             for doc in docs.tolist():
-                rest = [set(positions[s].get(doc, ())) for s in folded[1:]]
+                rest = [set(positions[k].get(doc, ())) for k in keys[1:]]
                 starts = first.get(doc, ())
                 if any(all(p + i + 1 in r for i, r in enumerate(rest)) for p in starts):
                     out[doc] = True
         return out
 
-    def phrase_by_keys(self, fieldname: str, folded: tuple[str, ...],
+    def phrase_by_keys(self, keys: tuple[tuple[str, str], ...],
                        docs: np.ndarray) -> np.ndarray:
-        """Docnums among `docs` with the syllables in a row, through cached position keys."""
-        starts = self.view.position_keys(fieldname, folded[0])
-        for i, syllable in enumerate(folded[1:], 1):
-            keys = self.view.position_keys(fieldname, syllable)
-            starts = starts[np.isin(starts + i, keys, assume_unique=True)]
+        """Docnums among `docs` with the (field, term) syllables in a row, through position keys.
+
+        The folded and accented syllable views count the same units, so their
+        positions line up and one phrase may mix them.
+        """
+        starts = self.view.position_keys(*keys[0])
+        for i, (fieldname, syllable) in enumerate(keys[1:], 1):
+            found_keys = self.view.position_keys(fieldname, syllable)
+            starts = starts[np.isin(starts + i, found_keys, assume_unique=True)]
             if not len(starts):
                 break
         found = np.unique(starts >> 24).astype(np.int32)
@@ -279,7 +313,9 @@ class Scorer:
         score = np.sum([u.score for u in units], axis=0)
         if term.phrase:
             folded = tuple(s.folded for s in term.syllables)
-            match = self.phrase_docs(folded, np.nonzero(match & self.view.live)[0].astype(np.int32))
+            typed = tuple(c for concept in concepts for c in concept.typed)
+            match = self.phrase_docs(folded, np.nonzero(match & self.view.live)[0].astype(np.int32),
+                                     typed=typed)
         return Unit(match, np.where(match, score, 0).astype(np.float32))
 
     def clause_units(self, clause: Clause) -> list[Unit]:
@@ -316,7 +352,7 @@ class Scorer:
             return np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float32)
         # Coverage: the share of the query's weight (rare words weigh more) a
         # document holds. Short queries need all of it; long ones most of it.
-        weights = np.array([self.idf(int(np.count_nonzero(u.match & self.view.live)))
+        weights = np.array([self.idf(max(u.df, int(np.count_nonzero(u.match & self.view.live))))
                             for u in units], dtype=np.float32)
         weights /= max(float(weights.sum()), 1e-9)
         coverage = np.zeros(self.n, dtype=np.float32)
@@ -339,14 +375,14 @@ class Scorer:
 
     def proximity(self, parsed: ParsedQuery, matched: np.ndarray, scores: np.ndarray) -> None:
         """Raise, in place, the top candidates whose adjacent concepts stand together."""
-        pairs: list[tuple[str, ...]] = []
+        pairs: list[tuple[tuple[str, ...], tuple[str | None, ...]]] = []
         for clause in parsed.positive:
             for term in clause.alternatives:
                 if term.phrase:
                     continue
                 concepts = concepts_of(term.syllables, self.vocab)
                 for a, b in zip(concepts, concepts[1:], strict=False):
-                    pairs.append(a.folded + b.folded)
+                    pairs.append((a.folded + b.folded, a.typed + b.typed))
         if not pairs:
             return
         docs = np.nonzero(matched)[0]
@@ -357,8 +393,8 @@ class Scorer:
         found = np.zeros(self.n, dtype=np.float32)
         pairs = pairs[:MAX_PAIRS]
         cache: dict = {"docs": docs}
-        for pair in pairs:
-            found += self.phrase_docs(pair, docs, cache)
+        for pair, typed in pairs:
+            found += self.phrase_docs(pair, docs, cache, typed)
         scores *= 1.0 + PROXIMITY_WEIGHT * found / len(pairs)
 
     # -- highlighting ----------------------------------------------------------
@@ -370,8 +406,8 @@ class Scorer:
             for term in clause.alternatives:
                 if term.phrase:
                     out.append(Pattern(tuple(s.folded for s in term.syllables),
-                                       tuple(s.text if s.accented else None
-                                             for s in term.syllables), len(out)))
+                                       tuple(s.text if s.accented and not _is_code(s.folded)
+                                             else None for s in term.syllables), len(out)))
                     continue
                 for concept in concepts_of(term.syllables, self.vocab):
                     key = len(out)

@@ -9,8 +9,9 @@ of folded syllables, so a match may span several index words or be a part of
 one (`xây dựng` inside `xây_dựng_Đảng`). Everything outside `<mark>` is
 HTML-escaped.
 
-When the user typed accents, exact spellings are marked in preference: an
-article holding `Đảng` marks only `Đảng`, not `đang`.
+A syllable the user typed with marks is marked only where it is written
+so (`Đảng` marks `Đảng`, never `đang`); one typed without marks marks every
+spelling that folds to it.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def word_spans(text: str) -> list[tuple[int, int]]:
 
 
 def find_marks(syllables: list[Syl], patterns: list[Pattern]) -> list[tuple[int, int, int]]:
-    """(start, end, pattern key) of every match, exact spellings preferred per key."""
+    """(start, end, pattern key) of every match; accented syllables only as typed."""
     if not patterns or not syllables:
         return []
     by_first: dict[str, list[Pattern]] = {}
@@ -85,7 +86,7 @@ def find_marks(syllables: list[Syl], patterns: list[Pattern]) -> list[tuple[int,
             prefixes.append(p)
         else:
             by_first.setdefault(p.folded[0], []).append(p)
-    found: dict[int, list[tuple[int, int, bool]]] = {}
+    found: dict[int, list[tuple[int, int]]] = {}
     n = len(syllables)
     for i, syl in enumerate(syllables):
         for p in by_first.get(syl.folded, ()):
@@ -94,18 +95,15 @@ def find_marks(syllables: list[Syl], patterns: list[Pattern]) -> list[tuple[int,
                 continue
             window = syllables[i : i + k]
             if all(window[j].folded == p.folded[j] for j in range(1, k)):
-                exact = all(
-                    t is None or t == w.lowered for t, w in zip(p.typed, window, strict=True)
-                )
-                found.setdefault(p.key, []).append((window[0].start, window[-1].end, exact))
+                # A syllable typed with marks matches that spelling only.
+                if all(t is None or t == w.lowered for t, w in zip(p.typed, window, strict=True)):
+                    found.setdefault(p.key, []).append((window[0].start, window[-1].end))
         for p in prefixes:
             if syl.folded.startswith(p.folded[0]):
-                found.setdefault(p.key, []).append((syl.start, syl.end, True))
+                found.setdefault(p.key, []).append((syl.start, syl.end))
     marks: list[tuple[int, int, int]] = []
     for key, matches in found.items():
-        if any(exact for _, _, exact in matches):
-            matches = [m for m in matches if m[2]]
-        marks.extend((a, b, key) for a, b, _ in matches)
+        marks.extend((a, b, key) for a, b in matches)
     marks.sort()
     merged: list[tuple[int, int, int]] = []
     for a, b, key in marks:  # overlapping marks become one

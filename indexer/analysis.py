@@ -10,6 +10,7 @@ view                unit      terms of `Xây dựng Đảng theo 37-QĐ/TW`
 words               word      xây_dựng, đảng, theo, 37-qđ/tw
 folded_words        word      xay_dung, dang, theo, 37-qd/tw
 folded_syllables    syllable  xay, dung, dang, theo, 37-qd/tw
+syllables           syllable  xây, dựng, đảng, theo, 37-qđ/tw
 codes               word      37-qd/tw
 ==================  ========  ============================================
 
@@ -79,6 +80,7 @@ VIEWS: dict[str, View] = {
         View("words", WORD, accented),
         View("folded_words", WORD, folded),
         View("folded_syllables", SYLLABLE, folded),
+        View("syllables", SYLLABLE, accented),
         View("codes", WORD, code),
     )
 }

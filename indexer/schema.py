@@ -1,6 +1,6 @@
 """The Whoosh schema and how an Article becomes one index document.
 
-Text is indexed three ways (see analysis.py) for title and body. Facet values
+Text is indexed four ways (see analysis.py) for title and body. Facet values
 are indexed as keywords (for filtering) and also kept in one column per facet
 (`facet_<name>`, values joined by FACET_SEP) so counts can be computed from
 arrays loaded once per searcher instead of re-reading stored documents.
@@ -26,7 +26,8 @@ FACETS = ("province", "district", "commune", "province_2025", "directive", "year
 FACET_SEP = "\x1f"
 #: Bump when the schema, the analysis or the stored state changes: the indexer
 #: then rebuilds. 3: `index_state` is JSON (any character of an id or path).
-SCHEMA_VERSION = 3
+#: 4: accented syllables (`title_a`, `body_a`); codes typed without a hyphen canonical.
+SCHEMA_VERSION = 4
 
 
 class VietnameseText(fields.TEXT):
@@ -70,9 +71,11 @@ def build_schema() -> fields.Schema:
         title=VietnameseText("words", stored=True, field_boost=1.0),
         title_f=VietnameseText("folded_words"),
         title_s=VietnameseText("folded_syllables"),
+        title_a=VietnameseText("syllables"),
         body=VietnameseText("words", stored=True),
         body_f=VietnameseText("folded_words"),
         body_s=VietnameseText("folded_syllables"),
+        body_a=VietnameseText("syllables"),
         body_spans=fields.STORED(),
         date=fields.ID(stored=True, sortable=True),
         author=fields.STORED(),
@@ -179,9 +182,11 @@ def document_fields(
         "title": article.title,
         "title_f": article.title,
         "title_s": article.title,
+        "title_a": article.title,
         "body": body,
         "body_f": body,
         "body_s": body,
+        "body_a": body,
         "body_spans": packed_word_spans(body),
         "date": article.date or "",
         "author": article.author,

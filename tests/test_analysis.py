@@ -285,6 +285,7 @@ def test_each_view_turns_one_text_into_its_terms() -> None:
         "folded_words": [("xay_dung", 0), ("dang", 1), ("theo", 2), ("37-qd/tw", 3)],
         "folded_syllables": [("xay", 0), ("dung", 1), ("dang", 2), ("theo", 3),
                              ("37-qd/tw", 4)],
+        "syllables": [("xây", 0), ("dựng", 1), ("đảng", 2), ("theo", 3), ("37-qđ/tw", 4)],
         "codes": [("37-qd/tw", 3)],
     }
     code = analysis.terms(text, "codes")[0]
