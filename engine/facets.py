@@ -14,7 +14,13 @@ province still shows how many articles the other provinces have.
 records do (a district under its own province, so two `Châu Thành` in two
 provinces stay apart). Its (document, node) pairs come from the stored
 records, read once per segment: segments are immutable, so after a commit
-only the new segment is read.
+only the new segment is read. `locality_tree_2025` is the 2025 view: 2025
+province → commune, ward or special zone (by official code, with its label).
+
+Filters on a district, a commune or a 2025 unit also match the articles
+about the other generation's units that one became or was made from: the
+indexer stores those as keys of the hidden `locality_any` facet
+(`indexer.localities.locality_keys`), so a filter is still one mask.
 """
 
 from __future__ import annotations
@@ -26,10 +32,13 @@ import numpy as np
 
 from indexer.backend import Generation, Segment
 from indexer.directives import directive_label
-from indexer.schema import FACET_SEP, FACETS
+from indexer.localities import codes_2025, unit_2025
+from indexer.schema import FACET_SEP, FACETS, HIDDEN_FACETS
 
 #: The locality facets, top down: the levels of `locality_tree`.
 LEVELS = ("province", "district", "commune")
+#: Filters that also match the other generation, and their `locality_any` key prefix.
+_ACROSS = {"district": "d:", "commune": "c:", "commune_2025": "n:"}
 
 class FacetIndex:
     """Per-facet (document, value) pairs as arrays, plus the date column."""
@@ -41,7 +50,7 @@ class FacetIndex:
         self.value_ids: dict[str, dict[str, int]] = {}
         self.entry_doc: dict[str, np.ndarray] = {}
         self.entry_val: dict[str, np.ndarray] = {}
-        for name in FACETS:
+        for name in FACETS + HIDDEN_FACETS:
             self.values[name], self.entry_doc[name], self.entry_val[name] = _merge(
                 [(_segment_facet(seg, name), seg.offset) for seg in view.segments])
             self.value_ids[name] = {v: i for i, v in enumerate(self.values[name])}
@@ -68,7 +77,17 @@ class FacetIndex:
         return out
 
     def filter_masks(self, filters: Mapping[str, list[str]]) -> dict[str, np.ndarray]:
-        return {name: self.mask(name, values) for name, values in filters.items() if values}
+        masks = {}
+        for name, values in filters.items():
+            if not values:
+                continue
+            if name == "commune_2025":
+                values = resolve_2025(values)
+            mask = self.mask(name, values)
+            if name in _ACROSS:
+                mask |= self.mask("locality_any", [_ACROSS[name] + v for v in values])
+            masks[name] = mask
+        return masks
 
     def count(self, name: str, matched: np.ndarray) -> list[tuple[str, int]]:
         """(value, count) for the documents in boolean mask `matched`, most frequent first."""
@@ -101,7 +120,8 @@ class FacetIndex:
                     base = base & mask
             pairs = self.count(name, base)
             present = {value for value, _ in pairs}
-            for value in selected.get(name, []):
+            chosen = selected.get(name, [])
+            for value in resolve_2025(chosen) if name == "commune_2025" else chosen:
                 if value not in present:
                     pairs.append((value, 0))
             entries = []
@@ -109,9 +129,14 @@ class FacetIndex:
                 entry: dict = {"value": value, "count": count}
                 if name == "directive":
                     entry["label"] = directive_label(value)
+                elif name == "commune_2025":
+                    unit = unit_2025(value)
+                    entry["label"] = unit.label if unit else value
                 entries.append(entry)
             result[name] = entries
         result["locality_tree"] = self.tree(matched, masks)
+        result["locality_tree_2025"] = tree_2025(result["province_2025"],
+                                                 result["commune_2025"])
         return result
 
     def tree(self, matched: np.ndarray, masks: dict[str, np.ndarray]) -> list[dict]:
@@ -147,6 +172,34 @@ class FacetIndex:
             parent = int(tree.parent[i])
             (children.setdefault(parent, []) if parent >= 0 else roots).append(entry)
         return roots
+
+
+def resolve_2025(values: list[str]) -> list[str]:
+    """The 2025 codes of typed `commune_2025` values: codes, or names (`xã Bình Mỹ`)."""
+    return list(dict.fromkeys(code for v in values for code in (codes_2025(v) or [v])))
+
+
+def tree_2025(provinces: list[dict], communes: list[dict]) -> list[dict]:
+    """2025 province → commune/ward/special zone, from the two facets' counts.
+
+    A commune's entry keeps its code as `value` (what the filter takes) and
+    gets a `label` without the province its parent already shows.
+    """
+    roots = [{"value": p["value"], "count": p["count"], "children": []} for p in provinces]
+    by_name = {root["value"]: root for root in roots}
+    for entry in communes:
+        unit = unit_2025(entry["value"])
+        if unit is None:
+            continue
+        parent = by_name.get(unit.province)
+        if parent is None:
+            parent = by_name[unit.province] = {"value": unit.province, "count": 0,
+                                               "children": []}
+            roots.append(parent)
+        label = unit.label.removesuffix(f" ({unit.province})")
+        parent["children"].append({"value": entry["value"], "label": label,
+                                   "count": entry["count"]})
+    return roots
 
 
 class _Tree:

@@ -923,3 +923,217 @@ def sentence_starts(text: str) -> list[int]:
 _OWN_LAST_LINE = re.compile(r"Địa chỉ|Hotline|Liên hệ|Website", re.IGNORECASE)
 _TEASER_MARKER = re.compile(r"\s*(?:Nguồn:\s*\[Link nguồn\]\s*)+$")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…”\"])\s+(?=\S)")
+
+
+# -- search across the two generations -------------------------------------------
+#
+# The index stores, for every article, the units of both generations its places
+# belong to (`locality_keys`): a filter or a query on an old district then finds
+# the articles about the communes and wards it became, and a 2025 unit finds the
+# articles about the old units it was made from. Keys are `d:<district name>`,
+# `c:<commune name>` (the 2022 facets' values), `n:<2025 code>` (the
+# `commune_2025` facet's value) and `q:<name, lower case>` for queries naming a
+# place of either generation.
+
+#: Unit words of the labels, by unit type.
+UNIT_WORDS = {"tinh": "tỉnh", "thanh-pho": "thành phố", "huyen": "huyện", "quan": "quận",
+              "thi-xa": "thị xã", "xa": "xã", "phuong": "phường", "thi-tran": "thị trấn",
+              "dac-khu": "đặc khu"}
+# Unit words a query may start with ("xã Bình Mỹ", "huyện Bình Lục").
+_QUERY_UNIT_WORD = re.compile(
+    r"^(?:tỉnh|thành phố|tp\.?|huyện|quận|thị xã|xã|phường|thị trấn|đặc khu)\s+", re.IGNORECASE)
+
+
+def name_key(name: str) -> str:
+    """How a place name is compared in keys and queries: NFC, lower case, single spaces."""
+    return " ".join(normalize(name).lower().split())
+
+
+@dataclass(frozen=True)
+class Unit2025:
+    """A 2025 commune, ward or special zone as the site shows it."""
+
+    code: str
+    type: str
+    name: str
+    province: str
+
+    @property
+    def label(self) -> str:
+        """`xã Bình Mỹ (Ninh Bình)`: unambiguous across provinces."""
+        return f"{UNIT_WORDS.get(self.type, '')} {self.name} ({self.province})".strip()
+
+
+class _Generations:
+    """The lookups between generations that search needs, built once from the gazetteer."""
+
+    def __init__(self, gaz: Gazetteer) -> None:
+        self.gaz = gaz
+        self.units_2025: dict[str, Unit2025] = {}
+        self.by_name_2025: dict[str, list[str]] = {}
+        for key, code in gaz.code_2025.items():
+            unit = gaz.units[key]
+            info = Unit2025(code, unit.type, unit.name,
+                            gaz.province_2025_of_name(gaz.chain(unit)[-1].name) or "")
+            self.units_2025[code] = info
+            for text in (unit.name, f"{UNIT_WORDS.get(unit.type, '')} {unit.name}",
+                         info.label, f"{unit.name} ({info.province})"):
+                self.by_name_2025.setdefault(name_key(text), []).append(code)
+        # 2022 units by the names their records carry
+        self.old_by_names: dict[tuple[str, ...], str] = {}
+        self.old_by_name: dict[str, list[str]] = {}
+        for key, unit in gaz.units.items():
+            if unit.gen != 2022 or unit.level == "p":
+                continue
+            names = tuple(u.name for u in reversed(gaz.chain(unit)))
+            self.old_by_names.setdefault(names, key)
+            self.old_by_name.setdefault(name_key(unit.name), []).append(key)
+        self.predecessors: dict[str, list[str]] = {}
+        for old, succ in gaz.successors.items():
+            for new, _ in succ:
+                self.predecessors.setdefault(new, []).append(old)
+
+    def old_unit(self, loc: Locality) -> Unit | None:
+        names = tuple(n for n in (loc.province, loc.district, loc.commune) if n)
+        key = self.old_by_names.get(names) if len(names) > 1 else None
+        return self.gaz.units[key] if key else None
+
+    def successors(self, unit: Unit) -> list[str]:
+        """The 2025 keys (`n…`) an old commune went into; an old district's when it became one."""
+        if unit.level == "d":
+            one = self.gaz.district_successor.get(unit.code)
+            return [one] if one else []
+        return [new for new, _ in self.gaz.successors.get(unit.code, [])]
+
+    def district_successors(self, unit: Unit) -> list[str]:
+        """Every 2025 key the communes of an old district went into, in code order."""
+        out: set[str] = set()
+        for old, succ in self.gaz.successors.items():
+            if self.gaz.units[old].parent == unit.code or old == unit.code:
+                out.update(new for new, _ in succ)
+        return sorted(out)
+
+
+@lru_cache(maxsize=1)
+def _generations() -> _Generations:
+    return _Generations(gazetteer())
+
+
+def unit_2025(code: str) -> Unit2025 | None:
+    """The 2025 unit with this official code."""
+    return _generations().units_2025.get(str(code))
+
+
+def codes_2025(value: str) -> list[str]:
+    """The 2025 codes a typed filter value means: a code, `Bình Mỹ`, `xã Bình Mỹ (Ninh Bình)`."""
+    gens = _generations()
+    value = value.strip()
+    if value in gens.units_2025:
+        return [value]
+    return list(dict.fromkeys(gens.by_name_2025.get(name_key(value), [])))
+
+
+def locality_keys(localities: list[Locality]) -> list[str]:
+    """The keys of both generations' units an article's localities belong to (see above)."""
+    gens = _generations()
+    gaz = gens.gaz
+    keys: dict[str, None] = {}
+
+    def old(unit: Unit) -> None:
+        keys[f"q:{name_key(unit.name)}"] = None
+        if unit.level == "c":
+            keys[f"c:{unit.name}"] = None
+            parent = gaz.parent(unit)
+            if parent is not None and parent.level == "d":
+                old(parent)
+        elif unit.level == "d":
+            keys[f"d:{unit.name}"] = None
+
+    def new(key: str) -> None:
+        keys[f"n:{gaz.code_2025[key]}"] = None
+        keys[f"q:{name_key(gaz.units[key].name)}"] = None
+
+    for loc in localities:
+        for level, name in (("d", loc.district), ("c", loc.commune)):
+            if name:
+                keys[f"{level}:{name}"] = None
+                keys[f"q:{name_key(name)}"] = None
+        unit = gens.old_unit(loc)
+        if unit is not None:
+            for key in gens.successors(unit):
+                new(key)
+        if loc.code_2025:
+            key = f"n{loc.code_2025}"
+            new(key)
+            for pred in gens.predecessors.get(key, []):
+                old(gaz.units[pred])
+    return list(keys)
+
+
+def query_place(q: str) -> str | None:
+    """The place name a query is made of ("xã Bình Mỹ" → "Bình Mỹ"), if it is only that."""
+    name = " ".join(_QUERY_UNIT_WORD.sub("", q.strip().strip('"').strip()).split())
+    key = name_key(name)
+    if not key or (key not in _generations().old_by_name
+                   and key not in _generations().by_name_2025):
+        return None
+    return name
+
+
+def query_place_key(q: str) -> str | None:
+    """The `q:` key of a query that is only a place name (see `query_place`)."""
+    name = query_place(q)
+    return f"q:{name_key(name)}" if name else None
+
+
+def _names(labels: list[str], limit: int = 6) -> str:
+    return ", ".join(labels[:limit]) + (", …" if len(labels) > limit else "")
+
+
+def relations(kind: str, value: str, provinces_2025: set[str] | None = None) -> list[str]:
+    """Lines saying what became of an old unit, or what a 2025 unit was made from.
+
+    `kind` is `district`, `commune` (2022 names), `commune_2025` (a code or
+    name) or `place` (a name of either generation, as typed in a query).
+    Only units in `provinces_2025` are described when it is given (a name
+    shared by many units is described where the results are).
+    """
+    gens = _generations()
+    gaz = gens.gaz
+    lines: list[str] = []
+
+    def wanted(province: str | None) -> bool:
+        return not provinces_2025 or province in provinces_2025
+
+    def label_new(key: str) -> str:
+        unit = gaz.units[key]
+        return f"{UNIT_WORDS.get(unit.type, '')} {unit.name}"
+
+    if kind in ("district", "commune", "place"):
+        level = {"district": "d", "commune": "c"}.get(kind)
+        for key in gens.old_by_name.get(name_key(value), []):
+            unit = gaz.units[key]
+            if (level and unit.level != level) or not wanted(gaz.new_province(unit)):
+                continue
+            targets = gens.district_successors(unit) if unit.level == "d" \
+                else gens.successors(unit)
+            if not targets:
+                continue
+            where = ", ".join(u.name for u in gaz.chain(unit)[1:])
+            lines.append(f"{unit.name} ({UNIT_WORDS.get(unit.type, '')} cũ, {where}) → "
+                         f"{_names([label_new(t) for t in targets])} "
+                         f"({gaz.new_province(unit)})")
+    if kind in ("commune_2025", "place"):
+        codes = codes_2025(value)
+        for code in codes:
+            info = gens.units_2025[code]
+            if not wanted(info.province):
+                continue
+            preds = [gaz.units[p] for p in gens.predecessors.get(f"n{code}", [])]
+            if not preds:
+                continue
+            olds = [f"{UNIT_WORDS.get(p.type, '')} {p.name}" for p in preds]
+            parents = list(dict.fromkeys(
+                ", ".join(u.name for u in gaz.chain(p)[1:]) for p in preds))
+            lines.append(f"{info.label} ← {_names(olds)} ({'; '.join(parents)}, cũ)")
+    return list(dict.fromkeys(lines))

@@ -18,16 +18,21 @@ from typing import Any
 
 from whoosh import columns, fields
 
-from . import analysis
+from . import analysis, localities
 from .article import Article
 from .segment import segment
 
-FACETS = ("province", "district", "commune", "province_2025", "directive", "year")
+FACETS = ("province", "district", "commune", "province_2025", "commune_2025", "directive",
+          "year")
+#: Facets kept for filtering but never counted or shown: `locality_any` holds the
+#: units of both generations an article's places belong to (`localities.locality_keys`).
+HIDDEN_FACETS = ("locality_any",)
 FACET_SEP = "\x1f"
 #: Bump when the schema, the analysis or the stored state changes: the indexer
 #: then rebuilds. 3: `index_state` is JSON (any character of an id or path).
 #: 4: accented syllables (`title_a`, `body_a`); codes typed without a hyphen canonical.
-SCHEMA_VERSION = 4
+#: 5: `commune_2025` facet (2025 codes) and `locality_any` (both generations' units).
+SCHEMA_VERSION = 5
 
 
 class VietnameseText(fields.TEXT):
@@ -61,9 +66,10 @@ class VietnameseText(fields.TEXT):
 def build_schema() -> fields.Schema:
     facet_fields = {
         name: fields.KEYWORD(stored=False, commas=True, lowercase=False, scorable=False)
-        for name in FACETS
+        for name in FACETS + HIDDEN_FACETS
     }
-    facet_columns = {f"facet_{name}": fields.COLUMN(columns.VarBytesColumn()) for name in FACETS}
+    facet_columns = {f"facet_{name}": fields.COLUMN(columns.VarBytesColumn())
+                     for name in FACETS + HIDDEN_FACETS}
     schema = fields.Schema(
         id=fields.ID(stored=True, unique=True),
         source=fields.ID(stored=True),
@@ -132,6 +138,8 @@ def facet_values(article: Article) -> dict[str, list[str]]:
             value = getattr(loc, name)
             if value and value not in values[name]:
                 values[name].append(value)
+        if loc.code_2025 and loc.code_2025 not in values["commune_2025"]:
+            values["commune_2025"].append(loc.code_2025)
     for directive in article.directives:
         if directive.code not in values["directive"]:
             values["directive"].append(directive.code)
@@ -169,7 +177,8 @@ def document_fields(
     `state_path` is the absolute path of the source file, recorded in the
     `index_state` column for incremental runs (defaults to `article.source`).
     """
-    facets = facet_values(article)
+    facets = {**facet_values(article),
+              "locality_any": localities.locality_keys(article.localities)}
     record = article.to_dict()
     extra = {key: record[key] for key in ("localities", "directives", "summary") if key in record}
     body = article.body

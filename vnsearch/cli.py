@@ -78,6 +78,8 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | 
 @click.option("--district", multiple=True)
 @click.option("--commune", multiple=True)
 @click.option("--province-2025", "province_2025", multiple=True)
+@click.option("--commune-2025", "commune_2025", multiple=True,
+              help="A 2025 commune/ward: its code or its name (xã Bình Mỹ, Bình Mỹ (Ninh Bình)).")
 @click.option("--directive", multiple=True)
 @click.option("--year", multiple=True)
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
@@ -276,6 +278,7 @@ def format_results(result: dict) -> str:
     lines.append(header)
     if result.get("suggestion"):
         lines.append(f"Có phải bạn muốn tìm: {printable(result['suggestion'])}")
+    lines.extend(printable(line) for line in result.get("relations") or [])
     start = (result.get("page", 1) - 1) * result.get("per_page", 10)
     for i, hit in enumerate(result.get("hits", []), start + 1):
         lines.append("")
@@ -285,7 +288,8 @@ def format_results(result: dict) -> str:
         lines.append(f"   {printable(_plain(hit.get('snippet', '')))}")
     facets = result.get("facets") or {}
     names = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã",
-             "province_2025": "Tỉnh (2025)", "directive": "Văn bản", "year": "Năm"}
+             "province_2025": "Tỉnh (2025)", "commune_2025": "Xã (2025)",
+             "directive": "Văn bản", "year": "Năm"}
     shown = False
     for name in names:
         entries = facets.get(name) or []

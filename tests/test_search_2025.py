@@ -1,0 +1,159 @@
+"""Search across the 2022 and 2025 units, over a real index of a mixed 2022/2026 corpus.
+
+tests/data/localities_mixed.jsonl holds 2026 articles naming places by their
+2025 units (the brand-new phường Mộc Sơn, made from parts of the old Mộc Châu
+district; xã Bình Mỹ, made from three communes of the old Bình Lục district;
+phường Hạc Thành) and 2022 articles naming the old units (xã Đồn Xá, huyện
+Bình Lục; huyện Mộc Châu). None of the 2026 texts writes an old name, and the
+2022 texts write no new one: what links them is the old -> new table.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+from urllib.request import urlopen
+
+import pytest
+
+from tests.conftest import REPO, LiveServer, copy_corpus, index_beside
+
+MOC_SON = "03979"  # phường Mộc Sơn (Sơn La), 2025 code
+BINH_MY = "13501"  # xã Bình Mỹ (Ninh Bình), 2025 code
+
+
+@pytest.fixture(scope="module")
+def mixed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    corpus = copy_corpus(tmp_path_factory, "mixed", REPO / "tests" / "data" /
+                         "localities_mixed.jsonl")
+    return index_beside(corpus)
+
+
+@pytest.fixture(scope="module")
+def engine(mixed_index: Path):
+    from engine import SearchEngine
+
+    return SearchEngine(mixed_index)
+
+
+@pytest.fixture(scope="module")
+def server(mixed_index: Path) -> Iterator[LiveServer]:
+    live = LiveServer(mixed_index)
+    yield live
+    live.stop()
+
+
+def ids(result: dict) -> list[str]:
+    return [hit["id"] for hit in result["hits"]]
+
+
+def test_a_brand_new_ward_is_a_2025_facet_value_under_its_province(engine):
+    result = engine.search("", filters={"year": ["2026"]})
+    entries = {e["value"]: e for e in result["facets"]["commune_2025"]}
+    assert entries[MOC_SON] == {"value": MOC_SON, "count": 1, "label": "phường Mộc Sơn (Sơn La)"}
+    assert entries[BINH_MY]["label"] == "xã Bình Mỹ (Ninh Bình)"
+    tree = {p["value"]: p for p in result["facets"]["locality_tree_2025"]}
+    assert tree["Sơn La"]["children"] == [{"value": MOC_SON, "label": "phường Mộc Sơn",
+                                            "count": 1}]
+    assert [c["value"] for c in tree["Ninh Bình"]["children"]] == [BINH_MY]
+
+
+def test_a_brand_new_ward_is_found_by_its_facet_and_by_its_name(engine):
+    assert ids(engine.search("", filters={"commune_2025": [MOC_SON]})) == ["gen-moc-son-2026"]
+    # the filter takes a name as a user types it, too
+    for typed in ("Mộc Sơn", "phường Mộc Sơn", "phường Mộc Sơn (Sơn La)"):
+        assert ids(engine.search("", filters={"commune_2025": [typed]})) == [
+            "gen-moc-son-2026"], typed
+    assert ids(engine.search("Mộc Sơn"))[0] == "gen-moc-son-2026"
+
+
+def test_a_brand_new_ward_is_found_by_the_old_district_it_came_from(engine):
+    by_filter = engine.search("", filters={"district": ["Mộc Châu"]})
+    assert set(ids(by_filter)) == {"gen-moc-son-2026", "gen-moc-chau-2022"}
+    # the ward's article never writes "Mộc Châu": the query finds it through the table,
+    # after the article that does write it
+    by_query = engine.search("Mộc Châu")
+    assert ids(by_query) == ["gen-moc-chau-2022", "gen-moc-son-2026"]
+    assert any(line.startswith("Mộc Châu (huyện cũ, Sơn La) → phường Mộc Sơn")
+               for line in by_query["relations"])
+    assert "gen-hac-thanh-2026" not in ids(by_query)
+
+
+def test_an_old_district_finds_articles_about_its_successor_communes(engine):
+    result = engine.search("Bình Lục", per_page=50)
+    assert {"gen-binh-my-2026", "gen-don-xa-2022"} <= set(ids(result))
+    assert result["relations"][0] == (
+        "Bình Lục (huyện cũ, Hà Nam) → xã Bình Mỹ, xã Bình Lục, xã Bình Giang, xã Bình An, "
+        "xã Bình Sơn (Ninh Bình)")
+
+
+def test_a_new_commune_finds_2022_articles_about_the_communes_it_absorbed(engine):
+    by_query = engine.search("Bình Mỹ")
+    assert ids(by_query) == ["gen-binh-my-2026", "gen-don-xa-2022"]
+    assert ("xã Bình Mỹ (Ninh Bình) ← thị trấn Bình Mỹ, xã Đồn Xá, xã La Sơn "
+            "(Bình Lục, Hà Nam, cũ)") in by_query["relations"]
+    by_filter = engine.search("", filters={"commune_2025": [BINH_MY]})
+    assert set(ids(by_filter)) == {"gen-binh-my-2026", "gen-don-xa-2022"}
+    # and the old commune's name finds the new commune's 2026 article
+    by_old = engine.search("", filters={"commune": ["Đồn Xá"]})
+    assert set(ids(by_old)) == {"gen-binh-my-2026", "gen-don-xa-2022"}
+    assert by_old["relations"] == ["Đồn Xá (xã cũ, Bình Lục, Hà Nam) → xã Bình Mỹ (Ninh Bình)"]
+
+
+def test_an_unknown_2025_value_finds_nothing_and_stays_listed(engine):
+    result = engine.search("", filters={"commune_2025": ["99999"]})
+    assert result["total"] == 0
+    assert {"value": "99999", "count": 0, "label": "99999"} in result["facets"]["commune_2025"]
+
+
+def _api(server: LiveServer, path: str, params: list[tuple[str, str]]) -> tuple[int, str]:
+    with urlopen(f"{server.url}{path}?{urlencode(params)}", timeout=30) as response:
+        return response.status, response.read().decode("utf-8")
+
+
+def _cli(index: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "vnsearch", "search", *args, "--index",
+                           str(index)], cwd=REPO, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+@pytest.mark.parametrize(("query", "cli_args", "params"), [
+    ("", ["--commune-2025", MOC_SON], [("commune_2025", MOC_SON)]),
+    ("Bình Lục", [], []),
+    ("", ["--commune-2025", "xã Bình Mỹ (Ninh Bình)", "--district", "Bình Lục"],
+     [("commune_2025", "xã Bình Mỹ (Ninh Bình)"), ("district", "Bình Lục")]),
+])
+def test_cli_json_is_the_api_json(server, mixed_index, query, cli_args, params):
+    done = _cli(mixed_index, query, *cli_args, "--json")
+    assert done.returncode == 0, done.stderr
+    from_cli = json.loads(done.stdout)
+    status, body = _api(server, "/api/search", [("q", query), *params])
+    from_api = json.loads(body)
+    assert status == 200
+    from_cli.pop("took_ms")
+    from_api.pop("took_ms")
+    assert from_cli == from_api
+    assert from_cli["total"] > 0 and from_cli["relations"]
+
+
+def test_cli_prints_the_relation_and_the_2025_facet(mixed_index):
+    done = _cli(mixed_index, "Mộc Châu")
+    assert done.returncode == 0, done.stderr
+    assert "Mộc Châu (huyện cũ, Sơn La) → phường Mộc Sơn" in done.stdout
+    assert "Xã (2025): phường Mộc Sơn (Sơn La) (1)" in done.stdout
+
+
+def test_site_shows_the_2025_tree_the_chip_and_the_relation(server):
+    status, html = _api(server, "/search", [("q", "Mộc Châu")])
+    assert status == 200
+    assert "Mộc Châu (huyện cũ, Sơn La) → phường Mộc Sơn" in html
+    assert f'name="commune_2025" value="{MOC_SON}"' in html
+    assert "phường Mộc Sơn</span>" in html
+    status, html = _api(server, "/search", [("commune_2025", MOC_SON)])
+    assert status == 200
+    assert "Xã/phường (2025): phường Mộc Sơn (Sơn La)" in html
+    assert "gen-moc-son-2026" in html and "gen-moc-chau-2022" not in html
