@@ -60,6 +60,7 @@ class Concept:
     folded: tuple[str, ...]
     typed: tuple[str | None, ...]
     codes: list[str] = field(default_factory=list)
+    label: str = ""  # as typed (normalised, lowercase): what `unmatched` reports
 
     @property
     def key(self) -> str:
@@ -78,6 +79,7 @@ class Unit:
     #: Documents holding the unit in any spelling: a word typed with marks
     #: weighs in a query's coverage as much as typed without them.
     df: int = 0
+    label: str = ""
 
 
 def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Concept]:
@@ -94,6 +96,7 @@ def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Conc
             concept = Concept(
                 tuple(s.folded for s in part),
                 tuple(s.text if s.accented and not _is_code(s.folded) else None for s in part),
+                label=" ".join(s.text for s in part),
             )
             if len(part) == 1 and part[0].folded.isdigit():
                 concept.codes = vocab.codes_for_number(part[0].folded)
@@ -108,7 +111,7 @@ def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Conc
             codes = vocab.codes_for_number(syl.folded, nxt.folded)
             if codes:  # `21 KL`, `37-QĐ`: the directive codes themselves
                 flush()
-                out.append(Concept((syl.folded,), (None,), codes))
+                out.append(Concept((syl.folded,), (None,), codes, f"{syl.text} {nxt.text}"))
                 i += 2
                 continue
         pending.append(syl)
@@ -203,7 +206,7 @@ class Scorer:
             score += self.accent_bonus(concept) * match
         df = max(self.vocab.word_df.get(concept.key, 0),
                  min(self.vocab.syllable_df.get(f, 0) for f in concept.folded))
-        return Unit(match, score, df=df if concept.accented else 0)
+        return Unit(match, score, df=df if concept.accented else 0, label=concept.label)
 
     def accent_bonus(self, concept: Concept) -> np.ndarray:
         bonus = np.zeros(self.n, dtype=np.float32)
@@ -316,7 +319,7 @@ class Scorer:
             typed = tuple(c for concept in concepts for c in concept.typed)
             match = self.phrase_docs(folded, np.nonzero(match & self.view.live)[0].astype(np.int32),
                                      typed=typed)
-        return Unit(match, np.where(match, score, 0).astype(np.float32))
+        return Unit(match, np.where(match, score, 0).astype(np.float32), label=term.text)
 
     def clause_units(self, clause: Clause) -> list[Unit]:
         """Units of one clause: each concept of a lone free run, or one OR group."""
@@ -326,7 +329,7 @@ class Scorer:
         parts = [self.term_unit(t) for t in clause.alternatives]
         match = np.logical_or.reduce([u.match for u in parts])
         score = np.sum([u.score for u in parts], axis=0)
-        return [Unit(match, score)]
+        return [Unit(match, score, label=" OR ".join(t.text for t in clause.alternatives))]
 
     # -- the query -------------------------------------------------------------
 
@@ -338,15 +341,27 @@ class Scorer:
                 out |= self.term_unit(term).match
         return out
 
+    def units(self, parsed: ParsedQuery) -> list[Unit]:
+        """The scored units of the query's positive clauses."""
+        units: list[Unit] = []
+        for clause in parsed.positive:
+            units.extend(self.clause_units(clause))
+        return units
+
+    def unmatched(self, parsed: ParsedQuery) -> list[str]:
+        """The query's words, phrases or OR groups that no live document holds, as typed."""
+        return list(dict.fromkeys(u.label for u in self.units(parsed)
+                                  if not (u.match & self.view.live).any()))
+
     def run(self, parsed: ParsedQuery, allowed: np.ndarray,
             min_coverage: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(matched mask, scores) for a non-empty query within `allowed` documents.
 
-        `min_coverage` overrides the share of the query a document must hold.
+        Words no document holds are left out (`unmatched` names them); a
+        query with none left matches nothing. `min_coverage` overrides the
+        share of the query a document must hold.
         """
-        units: list[Unit] = []
-        for clause in parsed.positive:
-            units.extend(self.clause_units(clause))
+        units = [u for u in self.units(parsed) if (u.match & self.view.live).any()]
         allowed = allowed & ~self.excluded(parsed)
         if not units:
             return np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float32)

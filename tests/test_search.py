@@ -116,7 +116,18 @@ def test_long_question_ranks_the_answer_first(engine):
 
 def test_short_query_wants_every_word(engine):
     assert engine.search("nho resveratrol")["total"] == 1
-    assert engine.search("nho khôngcótừnày")["total"] == 0
+    assert engine.search("nho thịt resveratrol")["total"] == 1
+    assert engine.search("nho Mỹ resveratrol")["total"] == 0
+
+
+def test_word_no_article_holds_is_left_out_and_named(engine):
+    result = engine.search("nho khôngcótừnày")
+    assert result["unmatched"] == ["khôngcótừnày"]
+    assert set(ids(result)) == set(all_ids(engine, "nho"))
+    nothing = engine.search("asdkjh qwpoe zzxq mmmq")
+    assert nothing["total"] == 0 and nothing["hits"] == []
+    assert nothing["unmatched"] == ["asdkjh", "qwpoe", "zzxq", "mmmq"]
+    assert engine.search("nho resveratrol")["unmatched"] == []
 
 
 # -- facets, sorting, paging ---------------------------------------------------
