@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.localities import query_place, query_place_key, relations
 from indexer.schema import FACETS
 
 from .completions import completions
@@ -32,6 +33,11 @@ SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
 #: Top hits whose text is read to find the suggested spelling as written.
 SUGGESTION_DOCS = 10
+#: Score of an article found only because it is about the place the query names
+#: under another generation's name: below any text match.
+PLACE_SCORE = 1e-6
+#: Lines explaining old → new units shown with one result page.
+MAX_RELATIONS = 5
 
 
 class SearchEngine:
@@ -68,7 +74,9 @@ class SearchEngine:
             "suggestion": None,
             "unmatched": [],
             "hits": [],
-            "facets": {**{name: [] for name in FACETS}, "locality_tree": []},
+            "facets": {**{name: [] for name in FACETS}, "locality_tree": [],
+                       "locality_tree_2025": []},
+            "relations": [],
         }
         parsed = parse(q)
         with self._lock:
@@ -99,6 +107,12 @@ class SearchEngine:
         else:
             unfiltered, scores = snap.scorer.run(parsed, view.live.copy())
             result["unmatched"] = snap.scorer.unmatched(parsed)
+            place = _place_docs(snap, result["query"])
+            if place is not None:
+                # Articles about the place under another generation's name, after the text's.
+                extra = place & ~unfiltered & ~snap.scorer.excluded(parsed)
+                unfiltered = unfiltered | extra
+                scores[extra] = PLACE_SCORE
             matched = unfiltered & allowed
         docs = np.nonzero(matched)[0]
         total = len(docs)
@@ -108,6 +122,9 @@ class SearchEngine:
             page = result["pages"]
             result["page"] = page
         result["facets"] = facets.counts(unfiltered, masks, filters)
+        result["relations"] = _relations(result["query"], filters,
+                                         {value for value, _ in
+                                          facets.count("province_2025", matched)})
         if total:
             order = _order(docs, scores, facets.dates, sort, (page * per_page))
             page_docs = order[(page - 1) * per_page : page * per_page]
@@ -216,6 +233,27 @@ class SearchEngine:
 
 
 # -- helpers -------------------------------------------------------------------
+
+
+def _place_docs(snap: Snapshot, q: str) -> np.ndarray | None:
+    """Documents about the place a query names, in either generation (None: not a place)."""
+    key = query_place_key(q)
+    if key is None or key not in snap.facets.value_ids.get("locality_any", {}):
+        return None
+    return snap.facets.mask("locality_any", [key]) & snap.view.live
+
+
+def _relations(q: str, filters: dict[str, list[str]], provinces_2025: set[str]) -> list[str]:
+    """What became of the old units asked for, and what the 2025 ones were made from."""
+    asked = [(name, value) for name in ("district", "commune", "commune_2025")
+             for value in filters.get(name, [])]
+    place = query_place(q)
+    if place is not None:
+        asked.append(("place", place))
+    lines: list[str] = []
+    for kind, value in asked:
+        lines.extend(relations(kind, value, provinces_2025 or None))
+    return list(dict.fromkeys(lines))[:MAX_RELATIONS]
 
 
 def _ms(started: float) -> float:

@@ -26,6 +26,7 @@ FACET_NAMES = {
     "district": "Quận/huyện",
     "commune": "Xã/phường",
     "province_2025": "Tỉnh/thành (2025)",
+    "commune_2025": "Xã/phường (2025)",
     "directive": "Văn bản",
     "year": "Năm",
 }
@@ -288,15 +289,48 @@ def _walk(nodes: list[FacetNode]) -> Iterable[FacetNode]:
         yield from _walk(node.children)
 
 
+def unit_2025_label(value: str) -> str:
+    """`xã Bình Mỹ (Ninh Bình)` for a 2025 code; other values as typed."""
+    from indexer.localities import unit_2025
+
+    unit = unit_2025(value)
+    return unit.label if unit else value
+
+
+def tree_2025(facets: dict[str, Any], state: SearchState, ids: _Ids) -> list[FacetNode]:
+    """2025 province → commune/ward/special zone; ticked values stay on screen."""
+    nodes = []
+    for entry in facets.get("locality_tree_2025") or []:
+        value = str(entry.get("value", ""))
+        node = FacetNode("province_2025", value, value, int(entry.get("count", 0)),
+                         state.selected("province_2025", value), ids("province_2025"))
+        for child in entry.get("children") or []:
+            code = str(child.get("value", ""))
+            node.children.append(FacetNode(
+                "commune_2025", code, str(child.get("label") or code),
+                int(child.get("count", 0)), state.selected("commune_2025", code),
+                ids("commune_2025")))
+        nodes.append(node)
+    if not nodes:
+        nodes = _flat_nodes("province_2025", facets.get("province_2025") or [], state, ids)
+    present = {(n.param, n.value) for n in _walk(nodes)}
+    for param in ("province_2025", "commune_2025"):
+        for value in state.filters.get(param, []):
+            if (param, value) not in present:
+                label = unit_2025_label(value) if param == "commune_2025" else value
+                nodes.append(FacetNode(param, value, label, 0, True, ids(param)))
+    return nodes
+
+
 def facet_groups(result: dict[str, Any], state: SearchState) -> list[FacetGroup]:
-    """The sidebar: locality tree, 2025 provinces, directives, years."""
+    """The sidebar: locality tree, 2025 provinces and communes, directives, years."""
     facets = result.get("facets") or {}
     ids = _Ids()
     groups = []
     tree = locality_tree(facets, result.get("hits") or [], state, ids)
     groups.append(FacetGroup("locality", "Địa phương", *_split_visible(tree)))
-    p2025 = _flat_nodes("province_2025", facets.get("province_2025") or [], state, ids)
-    groups.append(FacetGroup("province_2025", "Tỉnh/thành sau sáp nhập 2025",
+    p2025 = tree_2025(facets, state, ids)
+    groups.append(FacetGroup("province_2025", "Địa phương sau sáp nhập 2025",
                              *_split_visible(p2025)))
     directives = _flat_nodes("directive", facets.get("directive") or [], state, ids)
     groups.append(FacetGroup("directive", "Văn bản của Đảng", *_split_visible(directives)))
@@ -311,7 +345,8 @@ def chips(state: SearchState, base: str) -> list[Link]:
     out = []
     for param in FACET_PARAMS:
         for value in state.filters.get(param, []):
-            label = directive_title({"code": value}) if param == "directive" else value
+            label = directive_title({"code": value}) if param == "directive" else (
+                unit_2025_label(value) if param == "commune_2025" else value)
             url = _url(base, state.toggled(param, value))
             out.append(Link(f"{FACET_NAMES[param]}: {label}", url,
                             title=f"Bỏ bộ lọc {FACET_NAMES[param]}: {label}", kind=param))
@@ -422,6 +457,7 @@ def search_page(result: dict[str, Any], state: SearchState, base: str, api_base:
         "sort_links": sort_links,
         "pagination": pagination(state, pages, base),
         "json_url": f"{api_base}?{urlencode(state.items())}",
+        "relations": [str(line) for line in result.get("relations") or []],
     }
 
 
@@ -443,11 +479,17 @@ def article_page(record: dict[str, Any], q: str, search_base: str, article_base:
                          title=f"Tìm các bài về {full}"),
             "role": "chủ đề chính" if loc.get("role") == "subject" else "được nhắc đến",
             "p2025": None,
+            "c2025": None,
         }
         if loc.get("province_2025"):
             p = loc["province_2025"]
             entry["p2025"] = Link(p, _url(search_base, state.only(province_2025=[p])),
                                   title=f"Tìm các bài thuộc {p} (sau sáp nhập 2025)")
+        if loc.get("code_2025"):
+            code = str(loc["code_2025"])
+            label = unit_2025_label(code)
+            entry["c2025"] = Link(label, _url(search_base, state.only(commune_2025=[code])),
+                                  title=f"Tìm các bài về {label} và các xã, phường cũ hợp thành")
         localities.append(entry)
     directives = []
     for d in record.get("directives") or []:
