@@ -1,5 +1,8 @@
 """The query language: free words, "phrases", -exclusions and OR.
 
+`a b OR "c d" OR e f` is one clause of three alternatives, each a name or
+phrase whose words stand in a row; `-word` and `-"a phrase"` exclude.
+
 Users type whatever they like. Nothing here raises: unbalanced quotes, stray
 operators and punctuation are read as plain text, and anything that carries no
 searchable syllable simply disappears. The result is a list of clauses, each
@@ -24,6 +27,12 @@ MAX_SYLLABLES = 32
 _TOKEN_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
 #: Directive type letters that users type after a number (`21 KL`, `37-QĐ`).
 CODE_TYPES = frozenset({"kl", "nq", "qd", "ct", "hd", "kh", "tb", "qc", "cv", "bc", "qdi"})
+#: A code typed in small letters without its hyphen (`21 kl/tw`, `37qđ/tw`): the
+#: segmenter reads those only in capitals, as articles write them.
+_LOWER_CODE_RE = re.compile(
+    r"(?<![\w/])\d{1,3}\s?(?:kl|nq|qd|qđ|ct|hd|kh|tb|qc|cv|bc|đa|da)"
+    r"(?:\s?/\s?[a-zđ]{2,8}){1,2}(?![\w/])"
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,7 @@ def parse(q: str | None) -> ParsedQuery:
     """Parse user text into clauses; never raises."""
     text = normalize(str(q or ""))[:MAX_QUERY_CHARS].strip()
     text = text.replace("\x00", " ")
+    text = _LOWER_CODE_RE.sub(lambda match: match.group().upper(), text)
     parsed = ParsedQuery(text=text)
     # Tokens: (kind, text, negated); kind is "word", "phrase" or "or".
     tokens: list[tuple[str, str, bool]] = []
@@ -105,24 +115,36 @@ def parse(q: str | None) -> ParsedQuery:
         else:
             negated = word.startswith("-") and len(word) > 1 and not word[1:2].isdigit()
             tokens.append(("word", _strip_word(word) if negated else word, negated))
+    # Runs of free words are one item: `OR` joins whole names and phrases
+    # (`Gò Công Tây OR Vĩnh Tường`), not the single words beside it.
+    items: list[tuple[str, str, bool]] = []
+    for kind, value, negated in tokens:
+        if kind == "word" and not negated and items and items[-1][0] == "run":
+            items[-1] = ("run", f"{items[-1][1]} {value}", False)
+        elif kind == "word" and not negated:
+            items.append(("run", value, False))
+        else:
+            items.append((kind, value, negated))
     # Group alternatives joined by OR; an OR without two sides is dropped.
     groups: list[tuple[list[tuple[str, str]], bool]] = []
     i = 0
-    while i < len(tokens):
-        kind, value, negated = tokens[i]
+    while i < len(items):
+        kind, value, negated = items[i]
         i += 1
         if kind == "or":
             continue
         alternatives = [(kind, value)]
         while (
             not negated
-            and i + 1 < len(tokens)
-            and tokens[i][0] == "or"
-            and tokens[i + 1][0] != "or"
-            and not tokens[i + 1][2]
+            and i + 1 < len(items)
+            and items[i][0] == "or"
+            and items[i + 1][0] != "or"
+            and not items[i + 1][2]
         ):
-            alternatives.append(tokens[i + 1][:2])
+            alternatives.append(items[i + 1][:2])
             i += 2
+        if len(alternatives) > 1:  # each side of an OR is a name: its words in a row
+            alternatives = [("phrase" if k == "run" else k, v) for k, v in alternatives]
         groups.append((alternatives, negated))
     budget = MAX_SYLLABLES
     run: list[str] = []
@@ -135,7 +157,7 @@ def parse(q: str | None) -> ParsedQuery:
             run.clear()
 
     for alternatives, negated in groups:
-        if len(alternatives) == 1 and alternatives[0][0] == "word" and not negated:
+        if len(alternatives) == 1 and alternatives[0][0] == "run":
             run.append(alternatives[0][1])
             continue
         flush_run()

@@ -45,6 +45,8 @@ ACCENT_COMPOUND_WEIGHT = 0.5
 PROXIMITY_WEIGHT = 0.5
 #: Share of a long query's weight a document must hold (relaxed if none does).
 MIN_COVERAGE = 0.5
+#: Score of an article the directive filter finds for a code it does not write as a code.
+DIRECTIVE_SCORE = 1.0
 #: Phrase checks over more candidates than this decode the whole posting list once.
 DECODE_ALL_ABOVE = 300
 #: Adjacent concept pairs checked for the proximity bonus (long questions have many).
@@ -133,6 +135,7 @@ class Scorer:
         self.vocab = vocab
         self.n = view.doc_count_all
         self._accented_syllables: dict[str, list[tuple[str, int]]] | None = None
+        self._directives: dict[str, list[str]] | None = None
         if previous is not None and previous._accented_syllables is not None \
                 and vocab.changed_accented is not None:
             self._accented_syllables = self._updated_index(previous._accented_syllables,
@@ -156,6 +159,18 @@ class Scorer:
                     out[part] = forms
                 else:
                     out.pop(part, None)
+        return out
+
+    def directive_docs(self, folded_code: str) -> np.ndarray:
+        """Documents whose `directive` facet holds a code folding to `folded_code`."""
+        if self._directives is None:
+            self._directives = {}
+            for value in self.view.lexicon("directive"):
+                self._directives.setdefault(folded(value), []).append(value)
+        out = np.zeros(self.n, dtype=bool)
+        for value in self._directives.get(folded_code, ()):
+            ids, _ = self.view.postings("directive", value)
+            out[ids] = True
         return out
 
     def idf(self, df: int) -> float:
@@ -193,6 +208,12 @@ class Scorer:
             word += self.both("_f", concept.key)
         for code in concept.codes:
             word += self.both("_f", code)
+        if len(concept.folded) == 1 and _is_code(concept.key):
+            # What the directive filter finds: articles tagged with the code by
+            # extraction, which may write it otherwise (`Kết luận số 21 của ...`).
+            tagged = self.directive_docs(concept.key)
+            if tagged.any():
+                word += np.where(tagged & (word == 0), DIRECTIVE_SCORE, 0).astype(np.float32)
         syllables = [self.both("_s", f) if t is None else self.both("_a", t)
                      for f, t in zip(concept.folded, concept.typed, strict=True)]
         syl_match = np.ones(self.n, dtype=bool)
@@ -429,4 +450,9 @@ class Scorer:
                     out.append(Pattern(concept.folded, concept.typed, key))
                     for code in concept.codes:
                         out.append(Pattern((code,), (None,), key))
+                    if len(concept.folded) == 1 and _is_code(concept.key):
+                        # `Kết luận số 21 của Ban Chấp hành`: the number, as tagged.
+                        number = concept.key.split("-")[0].split("/")[0]
+                        out.append(Pattern((number.lstrip("0") or number,), (None,), key,
+                                           fallback=True))
         return out

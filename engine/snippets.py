@@ -36,6 +36,9 @@ class Pattern:
     typed: tuple[str | None, ...]
     key: int
     prefix: bool = False  # the single syllable is a code prefix (`21-`)
+    #: Marked only where no other pattern of the same key is found in the text
+    #: (the number of a code, in an article that does not write the code).
+    fallback: bool = False
 
 
 #: Characters read around each occurrence of a query syllable (a match spans a few words).
@@ -86,7 +89,7 @@ def find_marks(syllables: list[Syl], patterns: list[Pattern]) -> list[tuple[int,
             prefixes.append(p)
         else:
             by_first.setdefault(p.folded[0], []).append(p)
-    found: dict[int, list[tuple[int, int]]] = {}
+    found: dict[int, list[tuple[int, int, bool]]] = {}
     n = len(syllables)
     for i, syl in enumerate(syllables):
         for p in by_first.get(syl.folded, ()):
@@ -97,13 +100,16 @@ def find_marks(syllables: list[Syl], patterns: list[Pattern]) -> list[tuple[int,
             if all(window[j].folded == p.folded[j] for j in range(1, k)):
                 # A syllable typed with marks matches that spelling only.
                 if all(t is None or t == w.lowered for t, w in zip(p.typed, window, strict=True)):
-                    found.setdefault(p.key, []).append((window[0].start, window[-1].end))
+                    found.setdefault(p.key, []).append((window[0].start, window[-1].end,
+                                                        p.fallback))
         for p in prefixes:
             if syl.folded.startswith(p.folded[0]):
-                found.setdefault(p.key, []).append((syl.start, syl.end))
+                found.setdefault(p.key, []).append((syl.start, syl.end, False))
     marks: list[tuple[int, int, int]] = []
     for key, matches in found.items():
-        marks.extend((a, b, key) for a, b in matches)
+        if not all(fallback for _, _, fallback in matches):
+            matches = [m for m in matches if not m[2]]
+        marks.extend((a, b, key) for a, b, _ in matches)
     marks.sort()
     merged: list[tuple[int, int, int]] = []
     for a, b, key in marks:  # overlapping marks become one

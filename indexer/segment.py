@@ -23,9 +23,11 @@ from typing import NamedTuple
 from . import crfseg
 from .normalize import normalize_with_offsets
 
-#: Party and state document codes: `21-KL/TW`, `25 -KH/ĐU`, `123/QĐ-UBND`.
+#: Party and state document codes: `21-KL/TW`, `25 -KH/ĐU`, `123/QĐ-UBND`, and
+#: `21 KL/TW`, `21KL/TW` (capitals only without the hyphen, so `3 ban/ngành` stays text).
 CODE_PATTERN = (
     r"\d{1,4}\s?-\s?[A-ZĐa-zđ]{2,6}(?:\s?/\s?[A-ZĐa-zđ]{2,8}){1,2}(?![\w/])"
+    r"|(?<![\w/])\d{1,3}\s?[A-ZĐ]{2,6}(?:\s?/\s?[A-ZĐ]{2,8}){1,2}(?![\w/])"
     r"|\d{1,5}/[A-ZĐa-zđ]{2,6}(?:-[A-ZĐa-zđ]{2,10})+(?![\w-])"
 )
 _CODE_RE = re.compile(CODE_PATTERN)
@@ -71,11 +73,18 @@ def is_code(syllable: str) -> bool:
 
 
 def _canonical_form(code: str) -> str:
-    """`21- kl/tw` → `21-KL/TW`: spaces removed, letters upper, number padded to 2."""
+    """`21- kl/tw`, `21 KL/TW`, `21KL/TW` → `21-KL/TW`: one form however typed.
+
+    Spaces removed, letters upper, number padded to 2, the hyphen put back.
+    """
     compact = re.sub(r"\s+", "", code).upper()
-    if "-" in compact.split("/")[0]:
+    head = compact.split("/")[0]
+    if "-" in head:
         number, rest = compact.split("-", 1)
         return f"{int(number):02d}-{rest}"
+    digits = re.match(r"\d+", head)
+    if digits and digits.end() < len(head):  # `21KL/TW`
+        return f"{int(digits.group()):02d}-{compact[digits.end():]}"
     return compact
 
 
