@@ -136,6 +136,9 @@ class Scorer:
         self.n = view.doc_count_all
         self._accented_syllables: dict[str, list[tuple[str, int]]] | None = None
         self._directives: dict[str, list[str]] | None = None
+        #: `run` and `unmatched` of one search share its units (the engine's lock
+        #: keeps one query at a time).
+        self._last_units: tuple[ParsedQuery, list[Unit]] | None = None
         if previous is not None and previous._accented_syllables is not None \
                 and vocab.changed_accented is not None:
             self._accented_syllables = self._updated_index(previous._accented_syllables,
@@ -363,10 +366,13 @@ class Scorer:
         return out
 
     def units(self, parsed: ParsedQuery) -> list[Unit]:
-        """The scored units of the query's positive clauses."""
+        """The scored units of the query's positive clauses (the last query's kept)."""
+        if self._last_units is not None and self._last_units[0] is parsed:
+            return self._last_units[1]
         units: list[Unit] = []
         for clause in parsed.positive:
             units.extend(self.clause_units(clause))
+        self._last_units = (parsed, units)
         return units
 
     def unmatched(self, parsed: ParsedQuery) -> list[str]:
