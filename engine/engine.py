@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.localities import query_place, query_place_key, relations
+from indexer.localities import query_place_keys, query_places, relations
 from indexer.schema import FACETS
 
 from .completions import completions
@@ -113,6 +113,8 @@ class SearchEngine:
                 extra = place & ~unfiltered & ~snap.scorer.excluded(parsed)
                 unfiltered = unfiltered | extra
                 scores[extra] = PLACE_SCORE
+                if extra.any():  # the query's words are the place's name: none is left out
+                    result["unmatched"] = []
             matched = unfiltered & allowed
         docs = np.nonzero(matched)[0]
         total = len(docs)
@@ -237,19 +239,18 @@ class SearchEngine:
 
 def _place_docs(snap: Snapshot, q: str) -> np.ndarray | None:
     """Documents about the place a query names, in either generation (None: not a place)."""
-    key = query_place_key(q)
-    if key is None or key not in snap.facets.value_ids.get("locality_any", {}):
+    known = snap.facets.value_ids.get("locality_any", {})
+    keys = [key for key in query_place_keys(q) if key in known]
+    if not keys:
         return None
-    return snap.facets.mask("locality_any", [key]) & snap.view.live
+    return snap.facets.mask("locality_any", keys) & snap.view.live
 
 
 def _relations(q: str, filters: dict[str, list[str]], provinces_2025: set[str]) -> list[str]:
     """What became of the old units asked for, and what the 2025 ones were made from."""
     asked = [(name, value) for name in ("district", "commune", "commune_2025")
              for value in filters.get(name, [])]
-    place = query_place(q)
-    if place is not None:
-        asked.append(("place", place))
+    asked.extend(("place", name) for name in query_places(q))
     lines: list[str] = []
     for kind, value in asked:
         lines.extend(relations(kind, value, provinces_2025 or None))

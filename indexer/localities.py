@@ -939,9 +939,9 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?…”\"])\s+(?=\S)")
 UNIT_WORDS = {"tinh": "tỉnh", "thanh-pho": "thành phố", "huyen": "huyện", "quan": "quận",
               "thi-xa": "thị xã", "xa": "xã", "phuong": "phường", "thi-tran": "thị trấn",
               "dac-khu": "đặc khu"}
-# Unit words a query may start with ("xã Bình Mỹ", "huyện Bình Lục").
-_QUERY_UNIT_WORD = re.compile(
-    r"^(?:tỉnh|thành phố|tp\.?|huyện|quận|thị xã|xã|phường|thị trấn|đặc khu)\s+", re.IGNORECASE)
+# Unit words a query may start with ("xã Bình Mỹ", "huyen Binh Luc"), folded.
+_QUERY_UNIT_FOLDED = frozenset({"tinh", "thanh pho", "tp", "tp.", "huyen", "quan", "thi xa", "xa",
+                                "phuong", "thi tran", "dac khu"})
 
 
 def name_key(name: str) -> str:
@@ -988,6 +988,13 @@ class _Generations:
             names = tuple(u.name for u in reversed(gaz.chain(unit)))
             self.old_by_names.setdefault(names, key)
             self.old_by_name.setdefault(name_key(unit.name), []).append(key)
+        # the names (as written) of both generations' communes and districts, by folded name
+        self.by_folded_name: dict[str, list[str]] = {}
+        for unit in gaz.units.values():
+            if unit.level != "p":
+                names = self.by_folded_name.setdefault(fold(unit.name), [])
+                if unit.name not in names:
+                    names.append(unit.name)
         self.predecessors: dict[str, list[str]] = {}
         for old, succ in gaz.successors.items():
             for new, _ in succ:
@@ -1033,8 +1040,14 @@ def codes_2025(value: str) -> list[str]:
     return list(dict.fromkeys(gens.by_name_2025.get(name_key(value), [])))
 
 
-def locality_keys(localities: list[Locality]) -> list[str]:
-    """The keys of both generations' units an article's localities belong to (see above)."""
+def locality_keys(localities: list[Locality], date: str | None = None) -> list[str]:
+    """The keys of both generations' units an article's localities belong to (see above).
+
+    A 2025 unit of an article dated since the reorganisation is the unit the
+    article names: it gets the keys of all the old units it was made from. In
+    an older article it is where the old unit went, and gets only its own key
+    (an article about xã Đồn Xá is not about xã La Sơn, merged with it).
+    """
     gens = _generations()
     gaz = gens.gaz
     keys: dict[str, None] = {}
@@ -1065,25 +1078,39 @@ def locality_keys(localities: list[Locality]) -> list[str]:
         if loc.code_2025:
             key = f"n{loc.code_2025}"
             new(key)
-            for pred in gens.predecessors.get(key, []):
-                old(gaz.units[pred])
+            if article_era(date) == 2025:
+                for pred in gens.predecessors.get(key, []):
+                    old(gaz.units[pred])
     return list(keys)
 
 
-def query_place(q: str) -> str | None:
-    """The place name a query is made of ("xã Bình Mỹ" → "Bình Mỹ"), if it is only that."""
-    name = " ".join(_QUERY_UNIT_WORD.sub("", q.strip().strip('"').strip()).split())
+def query_places(q: str) -> list[str]:
+    """The place names a query is made of, if it is only a name ("xã Bình Mỹ" → ["Bình Mỹ"]).
+
+    A name typed without marks means every place whose name folds to it
+    ("binh my" → Bình Mỹ, Bình Mý…), as words typed without marks do. A name
+    is at least two words.
+    """
+    words = q.strip().strip('"').split()
+    for size in (2, 1):  # a leading unit word: "thị xã", "xã", "huyen"
+        if len(words) > size and fold(" ".join(words[:size])) in _QUERY_UNIT_FOLDED:
+            words = words[size:]
+            break
+    if len(words) < 2:  # one word is a word first ("Hòa", "Vinh"), not a place
+        return []
+    name = " ".join(words)
     key = name_key(name)
-    if not key or (key not in _generations().old_by_name
-                   and key not in _generations().by_name_2025):
-        return None
-    return name
+    gens = _generations()
+    if key in gens.old_by_name or key in gens.by_name_2025:
+        return [name]
+    if fold(name) == key:  # no marks typed
+        return gens.by_folded_name.get(key, [])
+    return []
 
 
-def query_place_key(q: str) -> str | None:
-    """The `q:` key of a query that is only a place name (see `query_place`)."""
-    name = query_place(q)
-    return f"q:{name_key(name)}" if name else None
+def query_place_keys(q: str) -> list[str]:
+    """The `q:` keys of a query that is only a place name (see `query_places`)."""
+    return [f"q:{name_key(name)}" for name in query_places(q)]
 
 
 def _names(labels: list[str], limit: int = 6) -> str:

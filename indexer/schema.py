@@ -32,7 +32,8 @@ FACET_SEP = "\x1f"
 #: then rebuilds. 3: `index_state` is JSON (any character of an id or path).
 #: 4: accented syllables (`title_a`, `body_a`); codes typed without a hyphen canonical.
 #: 5: `commune_2025` facet (2025 codes) and `locality_any` (both generations' units).
-SCHEMA_VERSION = 5
+#: 6: an older article's 2025 unit without the other old units it was made from.
+SCHEMA_VERSION = 6
 
 
 class VietnameseText(fields.TEXT):
@@ -178,7 +179,7 @@ def document_fields(
     `index_state` column for incremental runs (defaults to `article.source`).
     """
     facets = {**facet_values(article),
-              "locality_any": localities.locality_keys(article.localities)}
+              "locality_any": localities.locality_keys(article.localities, article.date)}
     record = article.to_dict()
     extra = {key: record[key] for key in ("localities", "directives", "summary") if key in record}
     body = article.body

@@ -157,3 +157,36 @@ def test_site_shows_the_2025_tree_the_chip_and_the_relation(server):
     assert status == 200
     assert "Xã/phường (2025): phường Mộc Sơn (Sơn La)" in html
     assert "gen-moc-son-2026" in html and "gen-moc-chau-2022" not in html
+
+
+def test_a_place_typed_without_marks_or_with_its_unit_word_is_the_same_place(engine):
+    assert "gen-moc-son-2026" in ids(engine.search("moc chau"))
+    assert "gen-binh-my-2026" in ids(engine.search("huyen binh luc"))
+    assert "gen-don-xa-2022" in ids(engine.search("xã Bình Mỹ"))
+    # a word with marks is that spelling only: no place is spelt "Mốc Châu"
+    assert "gen-moc-son-2026" not in ids(engine.search("Mốc Châu"))
+
+
+def test_site_shows_a_2026_place_by_its_2025_unit_and_a_2022_place_by_its_old_one(server):
+    status, html = _api(server, "/search", [("year", "2026"), ("year", "2022")])
+    assert status == 200
+    # the 2026 article's badge is its ward, and filters by the ward
+    assert f'href="/search?commune_2025={MOC_SON}"' in html
+    status, html = _api(server, "/article/gen-moc-son-2026", [])
+    assert status == 200
+    assert "phường Mộc Sơn (Sơn La)" in html and "trước 2025: Mộc Châu, Sơn La" in html
+    status, html = _api(server, "/article/gen-don-xa-2022", [])
+    assert status == 200
+    assert "Đồn Xá, Bình Lục, Hà Nam" in html
+    assert f'href="/search?commune_2025={BINH_MY}"' in html
+    assert "từ 2025 là" in html and "xã Bình Mỹ (Ninh Bình)" in html
+
+
+def test_a_name_no_article_writes_finds_the_articles_of_its_successor(engine):
+    # xã La Sơn (Bình Lục) is part of xã Bình Mỹ since 2025; no text here writes "La Sơn"
+    # (as a phrase: "Sơn La" holds both words). The 2022 article about xã Đồn Xá, also
+    # merged into Bình Mỹ, is not about La Sơn.
+    result = engine.search('"La Sơn"')
+    assert ids(result) == ["gen-binh-my-2026"]
+    assert result["unmatched"] == []
+    assert result["relations"] == ["La Sơn (xã cũ, Bình Lục, Hà Nam) → xã Bình Mỹ (Ninh Bình)"]

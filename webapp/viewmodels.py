@@ -84,15 +84,31 @@ def directive_title(directive: dict[str, Any]) -> str:
     return f"{kind} {code}" if kind else code
 
 
-def locality_filters(loc: dict[str, Any]) -> dict[str, list[str]]:
+def _as_2025(loc: dict[str, Any], date: str | None) -> bool:
+    """Whether an article of `date` names this place by its 2025 unit (so it is shown so)."""
+    from indexer.localities import REORGANISATION_DATE
+
+    return bool(loc.get("code_2025") and loc.get("commune_2025")
+                and str(date or "") >= REORGANISATION_DATE)
+
+
+def locality_filters(loc: dict[str, Any], date: str | None = None) -> dict[str, list[str]]:
     """Filters that select exactly this locality (parents included, names repeat)."""
+    if _as_2025(loc, date):
+        return {"commune_2025": [str(loc["code_2025"])]}
     return {
         name: [loc[name]] for name in ("province", "district", "commune") if loc.get(name)
     }
 
 
-def locality_label(loc: dict[str, Any]) -> tuple[str, str]:
-    """(short label, full path) of a locality: `Bình Lục`, `Bình Lục, Hà Nam`."""
+def locality_label(loc: dict[str, Any], date: str | None = None) -> tuple[str, str]:
+    """(short label, full path) of a locality: `Bình Lục`, `Bình Lục, Hà Nam`.
+
+    Since 1 July 2025 an article's place is its 2025 unit: `Mộc Sơn`,
+    `phường Mộc Sơn (Sơn La)`.
+    """
+    if _as_2025(loc, date):
+        return str(loc["commune_2025"]), unit_2025_label(str(loc["code_2025"]))
     names = [loc[n] for n in ("commune", "district", "province") if loc.get(n)]
     if not names:
         return "", ""
@@ -362,11 +378,11 @@ def hit_view(hit: dict[str, Any], state: SearchState, base: str, article_base: s
     badges = []
     seen = set()
     for loc in localities:
-        short, full = locality_label(loc)
+        short, full = locality_label(loc, hit.get("date"))
         if not short or full in seen:
             continue
         seen.add(full)
-        url = _url(base, state.only(**locality_filters(loc)))
+        url = _url(base, state.only(**locality_filters(loc, hit.get("date"))))
         role = "chủ đề" if loc.get("role") == "subject" else "được nhắc đến"
         badges.append(Link(short, url, title=f"{full} ({role}) — lọc theo địa phương này",
                            kind="subject" if loc.get("role") == "subject" else "mentioned"))
@@ -471,21 +487,25 @@ def article_page(record: dict[str, Any], q: str, search_base: str, article_base:
     state = SearchState(q=q)
     localities = []
     for loc in record.get("localities") or []:
-        short, full = locality_label(loc)
+        short, full = locality_label(loc, record.get("date"))
         if not short:
             continue
         entry = {
-            "link": Link(full, _url(search_base, state.only(**locality_filters(loc))),
+            "link": Link(full, _url(search_base,
+                                    state.only(**locality_filters(loc, record.get("date")))),
                          title=f"Tìm các bài về {full}"),
             "role": "chủ đề chính" if loc.get("role") == "subject" else "được nhắc đến",
             "p2025": None,
             "c2025": None,
+            "before": "",
         }
         if loc.get("province_2025"):
             p = loc["province_2025"]
             entry["p2025"] = Link(p, _url(search_base, state.only(province_2025=[p])),
                                   title=f"Tìm các bài thuộc {p} (sau sáp nhập 2025)")
-        if loc.get("code_2025"):
+        if _as_2025(loc, record.get("date")):
+            entry["before"] = locality_label(loc)[1]
+        elif loc.get("code_2025"):
             code = str(loc["code_2025"])
             label = unit_2025_label(code)
             entry["c2025"] = Link(label, _url(search_base, state.only(commune_2025=[code])),
