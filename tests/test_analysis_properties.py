@@ -97,6 +97,9 @@ def query_syllables(query: str) -> tuple[list[str], list[str]]:
 @given(vietnamese_text())
 def test_a_text_typed_as_a_query_gives_the_index_terms(text: str) -> None:
     assume(len(normalize(text)) <= MAX_QUERY_CHARS)
+    # A place named one of its ways (`TP.HCM`) is searched all of its ways: the
+    # query language adds alternatives, the analysis of each is the index's.
+    assume(all(len(clause.alternatives) == 1 for clause in parse(text).clauses))
     accented, folded = index_syllables(text)
     assert query_syllables(text) == (accented[:MAX_SYLLABLES], folded[:MAX_SYLLABLES])
     # The same text in NFD, or with its paragraphs run together, is the same query.

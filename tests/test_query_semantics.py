@@ -3,7 +3,8 @@
 One real index (`vnsearch index`) of corpus/ plus tests/data/query_semantics.jsonl,
 sentences written for these cases: `hòa` and `hoà` against `hóa`, the surname
 `Đặng` against `Đảng` and `đang`, `vũ trụ` against `vụ ... trù`, `sơ kết`
-against `số ... kết`, codes written several ways, place names that share words.
+against `số ... kết`, codes written several ways, place names that share words,
+one city spelled five ways.
 Each row of CASES is a query with what the results must hold, must not hold,
 and which article must come first.
 """
@@ -31,6 +32,8 @@ SAMPLES = {BINH_LUC, LONG_BINH, VINH_TUONG, KON_RAY, THO_BINH}
 #: Every article the directive filter `21-KL/TW` finds in the sample corpus, plus the
 #: fixture article that writes the code with a space (`21 KL/TW`).
 KL21 = SAMPLES | {"qs-code-space"}
+#: The articles about Ho Chi Minh City, each spelling it another way.
+HCM = {"qs-hcm-dot", "qs-hcm-joined", "qs-saigon"}
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +125,14 @@ CASES: list[tuple[str, set[str], set[str], str | None]] = [
     ("Gò Công -Đông", {"qs-go-cong"}, {"qs-go-cong-dong"}, None),
     ("hoa -hóa", {"qs-hoa-giai", "qs-hoa-giai-old"}, {"qs-hoa-chat"}, None),
     ('tường -"Vĩnh Tường"', {"qs-tuong"}, {VINH_TUONG}, "qs-tuong"),
+    # -- one place, however it is spelled
+    ("TP.HCM", HCM, {"qs-bac-ho"}, None),
+    ("TPHCM", HCM, {"qs-bac-ho"}, None),
+    ("tp hcm", HCM, {"qs-bac-ho"}, None),
+    ("Sài Gòn", HCM, {"qs-bac-ho"}, None),
+    ("thành phố Hồ Chí Minh", HCM, {"qs-bac-ho"}, None),
+    ("giá nhà TPHCM", {"qs-hcm-dot"}, {"qs-hcm-joined", "qs-saigon"}, "qs-hcm-dot"),
+    ("Hồ Chí Minh", {"qs-bac-ho"}, {"qs-hcm-joined", "qs-saigon"}, None),
     # -- unknown words are left out (and named), the rest still searched
     ("vũ trụ xyzzyq", {"qs-vu-tru"}, {"qs-vu-viec"}, "qs-vu-tru"),
     ("qwpoe hóa chất", {"qs-hoa-chat"}, {"qs-hoa-giai"}, "qs-hoa-chat"),
