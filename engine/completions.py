@@ -9,6 +9,8 @@ back the same way. Ranked by document frequency, longer matches first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from indexer.analysis import folded
 from indexer.normalize import lower, normalize
 
@@ -16,8 +18,21 @@ from .query import syllables_of
 from .ranking import concepts_of
 from .vocabulary import Vocabulary
 
+#: Checks whether folded syllables (with the accents typed, None where none)
+#: stand in a row in some article.
+Occurs = Callable[[tuple[str, ...], tuple[str | None, ...]], bool]
+#: Candidate lines checked against the index before giving up.
+MAX_CHECKS = 60
 
-def completions(prefix: str, vocab: Vocabulary, limit: int = 8) -> list[str]:
+
+def completions(prefix: str, vocab: Vocabulary, limit: int = 8,
+                occurs: Occurs | None = None) -> list[str]:
+    """Completions of `prefix`, best first.
+
+    With `occurs`, a completion that keeps typed words before the completed
+    word is offered only when the whole line stands in a row in some article
+    (`binh l` never becomes `binh là` unless an article writes `bình là`).
+    """
     text = lower(normalize(prefix))[:200]
     if not text.strip():
         return []
@@ -30,6 +45,8 @@ def completions(prefix: str, vocab: Vocabulary, limit: int = 8) -> list[str]:
     if not partial_folded.replace("-", "").replace("/", "").isalnum() and partial:
         return []
     ranked: dict[str, tuple[float, int]] = {}
+    #: Each line's words before the completion, to check that the line occurs.
+    phrases: dict[str, tuple[tuple[str, ...], tuple[str | None, ...]] | None] = {}
     for k in range(min(2, len(head)), -1, -1):
         before = head[len(head) - k :]
         stem = "_".join([s.folded for s in before] + ([partial_folded] if partial else []))
@@ -50,8 +67,21 @@ def completions(prefix: str, vocab: Vocabulary, limit: int = 8) -> list[str]:
             score = (k + (0 if finished else 1), df)
             if line not in ranked or ranked[line] < score:
                 ranked[line] = score
+                rest = head[: len(head) - k]
+                phrases[line] = (
+                    tuple(s.folded for s in rest) + tuple(key.split("_")),
+                    tuple(s.text if s.accented else None for s in rest)
+                    + tuple(None for _ in key.split("_")),
+                ) if rest else None  # one word of the lexicon: it occurs
     best = sorted(ranked.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))
-    return [line.strip() for line, _ in best[:limit]]
+    out: list[str] = []
+    for checked, (line, _) in enumerate(best):
+        if len(out) >= limit or (occurs is not None and checked >= MAX_CHECKS):
+            break
+        phrase = phrases[line]
+        if occurs is None or phrase is None or occurs(*phrase):
+            out.append(line.strip())
+    return out
 
 
 def _spelling(vocab: Vocabulary, key: str, typed: list[str | None], partial: str) -> str | None:

@@ -229,7 +229,7 @@ class SearchEngine:
             snap = self._snapshots.current()
             if snap is None:
                 return []
-            lines = completions(str(prefix or ""), snap.vocab, limit)
+            lines = completions(str(prefix or ""), snap.vocab, limit, occurs=snap.scorer.occurs)
             return list(dict.fromkeys(cased(snap, line) for line in lines))
 
 

@@ -316,6 +316,14 @@ class Scorer:
                     out[doc] = True
         return out
 
+    def occurs(self, folded: tuple[str, ...], typed: tuple[str | None, ...]) -> bool:
+        """True when some live document holds the syllables in a row (as typed, if accented)."""
+        for syllable, form in zip(folded, typed, strict=True):
+            if syllable not in self.vocab.syllable_df and form is None:
+                return False
+        live = np.nonzero(self.view.live)[0].astype(np.int32)
+        return bool(self.phrase_docs(folded, live, typed=typed).any())
+
     def phrase_by_keys(self, keys: tuple[tuple[str, str], ...],
                        docs: np.ndarray) -> np.ndarray:
         """Docnums among `docs` with the (field, term) syllables in a row, through position keys.

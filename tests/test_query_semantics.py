@@ -225,3 +225,17 @@ def test_cli_json_equals_the_api_and_the_page_names_unknown_words(qs_index: Path
             assert "Không tìm thấy" not in reply.read().decode()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("prefix", ["binh l", "go cong t", "thu tuong p", "xay dung chinh d",
+                                    "kon r", "Đảng b", "sinh hoat chinh t", "vinh t"])
+def test_completions_are_phrases_articles_hold(qs_engine, prefix: str) -> None:
+    for line in qs_engine.suggest(prefix):
+        assert qs_engine.search(f'"{line}"')["total"] > 0, line
+
+
+def test_completions_finish_the_typed_words(qs_engine) -> None:
+    assert qs_engine.suggest("binh l")[0] == "Bình Lục"
+    assert qs_engine.suggest("kon r") == ["Kon Rẫy"]
+    assert qs_engine.suggest("xay dung chinh d")[0] == "xây dựng chỉnh đốn"
+    assert not any("công tác" in line.lower() for line in qs_engine.suggest("go cong t"))
