@@ -27,7 +27,7 @@ from .public import public_source
 from .query import ParsedQuery, parse
 from .snapshot import Snapshot, Snapshots
 from .snippets import Pattern, find_marks, highlight, snippet, text_syllables, word_spans
-from .spelling import cased, suggestion
+from .spelling import cased, corrected, suggestion
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
@@ -141,6 +141,8 @@ class SearchEngine:
             if not parsed.is_empty:
                 top = order[:SUGGESTION_DOCS]
                 result["suggestion"] = suggestion(snap, parsed, top, seen)
+        if result["unmatched"]:  # a typo: the nearest indexed words, else accents alone
+            result["suggestion"] = corrected(snap, parsed) or result["suggestion"]
 
     def _hit(self, snap: Snapshot, docnum: int, score: float, patterns: list[Pattern],
              seen: dict) -> dict:

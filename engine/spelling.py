@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 from cachetools import LRUCache
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from indexer.analysis import folded
 from indexer.normalize import lower, normalize
@@ -66,6 +68,66 @@ def _written(texts: list, concepts: list[Concept], vocab: Vocabulary) -> str:
             out.append(_restore(concepts[i], vocab))
             i += 1
     return " ".join(out)
+
+#: A typo is corrected to an indexed syllable at most this many edits away.
+MAX_EDITS = 2
+
+
+def corrected(snap: Snapshot, parsed: ParsedQuery) -> str | None:
+    """The query with each syllable no article holds replaced by the likeliest indexed one.
+
+    Candidates within MAX_EDITS edits (rapidfuzz over the index's syllables),
+    preferring fewer edits, then a word the neighbouring syllable forms with
+    it in the index (`binh lucc` → `bình lục`), then frequency; the words
+    are then spelled as most articles spell them (`Bình Lục`). None when no
+    syllable needs a fix or none is found.
+    """
+    if any(c.negated or len(c.alternatives) > 1 for c in parsed.clauses):
+        return None
+    vocab = snap.vocab
+    parts: list[str] = []
+    fixed_any = False
+    for clause in parsed.positive:
+        term = clause.alternatives[0]
+        syllables = [s.folded for s in term.syllables]
+        typed: list[str | None] = [s.text if s.accented else None for s in term.syllables]
+        for i, syllable in enumerate(syllables):
+            if syllable in vocab.syllable_df or not syllable.isalpha():
+                continue
+            best = _closest(vocab, syllable, syllables[i - 1] if i else None,
+                            syllables[i + 1] if i + 1 < len(syllables) else None)
+            if best is None:
+                return None
+            syllables[i], typed[i] = best, None
+            fixed_any = True
+        words = []
+        for concept in concepts_of_folded(tuple(syllables), tuple(typed), vocab):
+            words.append(_restore(concept, vocab))
+        line = cased(snap, " ".join(words))
+        parts.append(f'"{line}"' if term.phrase else line)
+    return " ".join(parts) if fixed_any else None
+
+
+def concepts_of_folded(syllables: tuple[str, ...], typed: tuple[str | None, ...],
+                       vocab: Vocabulary) -> list[Concept]:
+    """Concepts of folded syllables with the accents typed, segmented against the index."""
+    return [Concept(syllables[a:b], typed[a:b]) for a, b in vocab.segment(list(syllables))]
+
+
+def _closest(vocab: Vocabulary, syllable: str, before: str | None,
+             after: str | None) -> str | None:
+    found = process.extract(syllable, vocab.syllable_list, scorer=Levenshtein.distance,
+                            score_cutoff=MAX_EDITS, limit=50)
+    if not found:
+        return None
+
+    def evidence(candidate: str) -> int:
+        return max(vocab.word_df.get(f"{before}_{candidate}", 0) if before else 0,
+                   vocab.word_df.get(f"{candidate}_{after}", 0) if after else 0)
+
+    return min(found, key=lambda hit: (hit[1], -evidence(hit[0]),
+                                       -vocab.syllable_df.get(hit[0], 0), hit[0]))[0]
+
 
 def cased(snap: Snapshot, line: str) -> str:
     """A completion as the index's articles write it: `Hà Nội`, not `hà nội`.

@@ -32,6 +32,7 @@ class Vocabulary:
         #: A compound seen once in a big index is as likely a segmentation slip.
         self.min_compound_df = 2 if self.doc_count >= 1000 else 1
         self._sorted_keys: list[str] | None = None
+        self._syllable_list: list[str] | None = None
         #: Accented terms whose document frequency changed since `previous`.
         self.changed_accented: set[str] | None = None
         if previous is not None and all(field in changes for field in lex):
@@ -148,6 +149,13 @@ class Vocabulary:
         return found[0][0] if found else None
 
     # -- codes and completion --------------------------------------------------
+
+    @property
+    def syllable_list(self) -> list[str]:
+        """The index's syllables of letters only: the candidates for a typo's correction."""
+        if self._syllable_list is None:
+            self._syllable_list = sorted(s for s in self.syllable_df if s.isalpha())
+        return self._syllable_list
 
     @property
     def sorted_keys(self) -> list[str]:

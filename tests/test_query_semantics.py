@@ -239,3 +239,22 @@ def test_completions_finish_the_typed_words(qs_engine) -> None:
     assert qs_engine.suggest("kon r") == ["Kon Rẫy"]
     assert qs_engine.suggest("xay dung chinh d")[0] == "xây dựng chỉnh đốn"
     assert not any("công tác" in line.lower() for line in qs_engine.suggest("go cong t"))
+
+
+@pytest.mark.parametrize(("query", "suggested"), [
+    ("binh lucc", "Bình Lục"),
+    ("Bình Lụcc", "Bình Lục"),
+    ("kon rayy", "Kon Rẫy"),
+    ("xay dungg chinh don", "xây dựng chỉnh đốn"),
+    ("sinh hoatt chinh tri", "sinh hoạt chính trị"),
+])
+def test_a_typo_is_named_and_corrected_to_the_indexed_spelling(qs_engine, query: str,
+                                                                suggested: str) -> None:
+    result = qs_engine.search(query)
+    assert len(result["unmatched"]) == 1
+    assert result["suggestion"] == suggested
+    assert qs_engine.search(suggested)["unmatched"] == []
+
+
+def test_no_suggestion_for_words_nothing_is_near(qs_engine) -> None:
+    assert qs_engine.search("asdkjh qwpoe zzxq mmmq")["suggestion"] is None
