@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.localities import query_place_keys, query_places, relations
+from indexer.localities import query_place_keys, query_place_level, query_places, relations
 from indexer.schema import FACETS
 
 from .completions import completions
@@ -252,7 +252,10 @@ def _relations(q: str, filters: dict[str, list[str]], provinces_2025: set[str]) 
     """What became of the old units asked for, and what the 2025 ones were made from."""
     asked = [(name, value) for name in ("district", "commune", "commune_2025")
              for value in filters.get(name, [])]
-    asked.extend(("place", name) for name in query_places(q))
+    # "huyện Bình Lục" is the old district, "xã Bình Mỹ" the communes of either generation
+    kinds = {"d": ("district",), "c": ("commune", "commune_2025")}.get(
+        query_place_level(q) or "", ("place",))
+    asked.extend((kind, name) for name in query_places(q) for kind in kinds)
     lines: list[str] = []
     for kind, value in asked:
         lines.extend(relations(kind, value, provinces_2025 or None))

@@ -940,8 +940,9 @@ UNIT_WORDS = {"tinh": "tỉnh", "thanh-pho": "thành phố", "huyen": "huyện",
               "thi-xa": "thị xã", "xa": "xã", "phuong": "phường", "thi-tran": "thị trấn",
               "dac-khu": "đặc khu"}
 # Unit words a query may start with ("xã Bình Mỹ", "huyen Binh Luc"), folded.
-_QUERY_UNIT_FOLDED = frozenset({"tinh", "thanh pho", "tp", "tp.", "huyen", "quan", "thi xa", "xa",
-                                "phuong", "thi tran", "dac khu"})
+_QUERY_UNIT_FOLDED = {"tinh": "p", "thanh pho": "d", "tp": "d", "tp.": "d", "huyen": "d",
+                      "quan": "d", "thi xa": "d", "xa": "c", "phuong": "c", "thi tran": "c",
+                      "dac khu": "c"}
 
 
 def name_key(name: str) -> str:
@@ -1089,23 +1090,39 @@ def query_places(q: str) -> list[str]:
 
     A name typed without marks means every place whose name folds to it
     ("binh my" → Bình Mỹ, Bình Mý…), as words typed without marks do. A name
-    is at least two words.
+    is at least two words; a province's name is the province unless a unit word
+    says otherwise ("phường Hà Nam").
     """
-    words = q.strip().strip('"').split()
-    for size in (2, 1):  # a leading unit word: "thị xã", "xã", "huyen"
-        if len(words) > size and fold(" ".join(words[:size])) in _QUERY_UNIT_FOLDED:
-            words = words[size:]
-            break
-    if len(words) < 2:  # one word is a word first ("Hòa", "Vinh"), not a place
+    level, words = _query_unit_word(q)
+    # one word is a word first ("Hòa", "Vinh"), not a place
+    if level == "p" or len(words) < 2:
         return []
     name = " ".join(words)
     key = name_key(name)
     gens = _generations()
+    if level is None and gens.gaz.province_2025_of_name(name):
+        return []  # "Hà Nam" is the province, not the wards named after it
     if key in gens.old_by_name or key in gens.by_name_2025:
         return [name]
     if fold(name) == key:  # no marks typed
         return gens.by_folded_name.get(key, [])
     return []
+
+
+def _query_unit_word(q: str) -> tuple[str | None, list[str]]:
+    """(level of the unit word a query starts with, "d" or "c"; the words after it)."""
+    words = q.strip().strip('"').split()
+    for size in (2, 1):  # a leading unit word: "thị xã", "xã", "huyen"
+        level = _QUERY_UNIT_FOLDED.get(fold(" ".join(words[:size]))) if len(words) > size \
+            else None
+        if level is not None:
+            return level, words[size:]
+    return None, words
+
+
+def query_place_level(q: str) -> str | None:
+    """"d" when a query names a district-level unit ("huyện Bình Lục"), "c" a commune-level one."""
+    return _query_unit_word(q)[0]
 
 
 def query_place_keys(q: str) -> list[str]:

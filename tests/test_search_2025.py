@@ -190,3 +190,13 @@ def test_a_name_no_article_writes_finds_the_articles_of_its_successor(engine):
     assert ids(result) == ["gen-binh-my-2026"]
     assert result["unmatched"] == []
     assert result["relations"] == ["La Sơn (xã cũ, Bình Lục, Hà Nam) → xã Bình Mỹ (Ninh Bình)"]
+
+
+def test_the_unit_word_of_a_query_says_which_unit_is_meant(engine):
+    # "huyện Bình Lục" is the old district only, not also the 2025 xã Bình Lục
+    assert engine.search("huyện Bình Lục")["relations"] == [
+        "Bình Lục (huyện cũ, Hà Nam) → xã Bình Mỹ, xã Bình Lục, xã Bình Giang, xã Bình An, "
+        "xã Bình Sơn (Ninh Bình)"]
+    # a province's name is the province, not the 2025 wards named after it (phường Hà Nam)
+    for q in ("Hà Nam", "tỉnh Hà Nam"):
+        assert engine.search(q)["relations"] == [], q
