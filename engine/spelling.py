@@ -9,13 +9,15 @@ counted.
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 from cachetools import LRUCache
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from indexer.analysis import folded
-from indexer.normalize import lower, normalize
+from indexer.normalize import lower
 
 from .documents import case_texts, read_texts
 from .query import ParsedQuery
@@ -188,7 +190,8 @@ def _as_written(texts: list, folded: tuple[str, ...],
                 continue
             if any(t is not None and t != r.lowered for t, r in zip(typed, run, strict=True)):
                 continue
-            form = " ".join(normalize(text[r.start : r.end]) for r in run)
+            # NFC only: the tone placement the article uses (`ủy` or `uỷ`) is kept.
+            form = " ".join(unicodedata.normalize("NFC", text[r.start : r.end]) for r in run)
             before = text[max(0, run[0].start - 3) : run[0].start].strip()
             # Capitals at a title or sentence start say nothing about the word.
             target = initial if not before or before[-1] in _SENTENCE_ENDS else counts

@@ -258,3 +258,9 @@ def test_a_typo_is_named_and_corrected_to_the_indexed_spelling(qs_engine, query:
 
 def test_no_suggestion_for_words_nothing_is_near(qs_engine) -> None:
     assert qs_engine.search("asdkjh qwpoe zzxq mmmq")["suggestion"] is None
+
+
+def test_suggestion_keeps_the_tone_placement_most_articles_use(qs_engine) -> None:
+    # The sample articles write `Huyện ủy` 19 times and `Huyện uỷ` once.
+    assert qs_engine.search("huyen uy")["suggestion"] == "Huyện ủy"
+    assert qs_engine.suggest("huyen u")[0] == "Huyện ủy"
