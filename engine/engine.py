@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.localities import query_place_keys, query_place_level, query_places, relations
+from indexer.localities import query_place_name, relations
 from indexer.schema import FACETS
 
 from .completions import completions
@@ -124,7 +124,7 @@ class SearchEngine:
             page = result["pages"]
             result["page"] = page
         result["facets"] = facets.counts(unfiltered, masks, filters)
-        result["relations"] = _relations(result["query"], filters,
+        result["relations"] = _relations(snap, result["query"], filters,
                                          {value for value, _ in
                                           facets.count("province_2025", matched)})
         if total:
@@ -241,21 +241,25 @@ class SearchEngine:
 
 def _place_docs(snap: Snapshot, q: str) -> np.ndarray | None:
     """Documents about the place a query names, in either generation (None: not a place)."""
-    known = snap.facets.value_ids.get("locality_any", {})
-    keys = [key for key in query_place_keys(q) if key in known]
+    place = query_place_name(q)
+    keys = snap.facets.place_keys(place[1]) if place else []
     if not keys:
         return None
     return snap.facets.mask("locality_any", keys) & snap.view.live
 
 
-def _relations(q: str, filters: dict[str, list[str]], provinces_2025: set[str]) -> list[str]:
+def _relations(snap: Snapshot, q: str, filters: dict[str, list[str]],
+               provinces_2025: set[str]) -> list[str]:
     """What became of the old units asked for, and what the 2025 ones were made from."""
     asked = [(name, value) for name in ("district", "commune", "commune_2025")
              for value in filters.get(name, [])]
-    # "huyện Bình Lục" is the old district, "xã Bình Mỹ" the communes of either generation
-    kinds = {"d": ("district",), "c": ("commune", "commune_2025")}.get(
-        query_place_level(q) or "", ("place",))
-    asked.extend((kind, name) for name in query_places(q) for kind in kinds)
+    place = query_place_name(q)
+    if place is not None:
+        level, name = place
+        # "huyện Bình Lục" is the old district, "xã Bình Mỹ" the communes of either generation
+        kinds = {"d": ("district",), "c": ("commune", "commune_2025")}.get(level or "",
+                                                                            ("place",))
+        asked.extend((kind, key[2:]) for key in snap.facets.place_keys(name) for kind in kinds)
     lines: list[str] = []
     for kind, value in asked:
         lines.extend(relations(kind, value, provinces_2025 or None))

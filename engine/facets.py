@@ -32,7 +32,8 @@ import numpy as np
 
 from indexer.backend import Generation, Segment
 from indexer.directives import directive_label
-from indexer.localities import codes_2025, unit_2025
+from indexer.localities import codes_2025, name_key, unit_2025
+from indexer.normalize import fold
 from indexer.schema import FACET_SEP, FACETS, HIDDEN_FACETS
 
 #: The locality facets, top down: the levels of `locality_tree`.
@@ -57,6 +58,7 @@ class FacetIndex:
         parts = [_segment_dates(seg) for seg in view.segments]
         self.dates = np.concatenate(parts) if parts else np.zeros(0, dtype="U10")
         self._tree: _Tree | None = None
+        self._folded_places: dict[str, list[str]] | None = None
 
     @property
     def tree_entries(self) -> _Tree:
@@ -66,6 +68,21 @@ class FacetIndex:
                 [(_segment_tree(seg), seg.offset) for seg in self.view.segments])
             self._tree = _Tree(nodes, docs, vals)
         return self._tree
+
+    def place_keys(self, name: str) -> list[str]:
+        """The `q:` keys of `locality_any` for a place name: as typed, or folded when typed
+        without marks (every place whose name folds to it)."""
+        key = f"q:{name_key(name)}"
+        if key in self.value_ids["locality_any"]:
+            return [key]
+        if fold(name) != name_key(name):
+            return []
+        if self._folded_places is None:
+            self._folded_places = {}
+            for value in self.values["locality_any"]:
+                if value.startswith("q:"):
+                    self._folded_places.setdefault(fold(value[2:]), []).append(value)
+        return self._folded_places.get(fold(name), [])
 
     def mask(self, name: str, selected: list[str]) -> np.ndarray | None:
         """Documents having any of `selected` values of facet `name` (None: no filter)."""

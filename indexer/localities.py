@@ -965,21 +965,32 @@ class Unit2025:
         return f"{UNIT_WORDS.get(self.type, '')} {self.name} ({self.province})".strip()
 
 
+@lru_cache(maxsize=1)
+def _table_2025() -> tuple[dict[str, Unit2025], dict[str, list[str]]]:
+    """The 2025 units by code and by the names a user may type, from units_2025.tsv alone
+    (labels and filters need no gazetteer)."""
+    rows = _read_tsv("units_2025.tsv")
+    provinces = {code: name for code, _, level, _, name in rows if level == "p"}
+    units: dict[str, Unit2025] = {}
+    by_name: dict[str, list[str]] = {}
+    for code, parent, level, type_, name in rows:
+        if level != "c":
+            continue
+        info = units[code] = Unit2025(code, type_, name, provinces.get(parent, ""))
+        for text in (name, f"{UNIT_WORDS.get(type_, '')} {name}", info.label,
+                     f"{name} ({info.province})"):
+            codes = by_name.setdefault(name_key(text), [])
+            if code not in codes:
+                codes.append(code)
+    return units, by_name
+
+
 class _Generations:
     """The lookups between generations that search needs, built once from the gazetteer."""
 
     def __init__(self, gaz: Gazetteer) -> None:
         self.gaz = gaz
-        self.units_2025: dict[str, Unit2025] = {}
-        self.by_name_2025: dict[str, list[str]] = {}
-        for key, code in gaz.code_2025.items():
-            unit = gaz.units[key]
-            info = Unit2025(code, unit.type, unit.name,
-                            gaz.province_2025_of_name(gaz.chain(unit)[-1].name) or "")
-            self.units_2025[code] = info
-            for text in (unit.name, f"{UNIT_WORDS.get(unit.type, '')} {unit.name}",
-                         info.label, f"{unit.name} ({info.province})"):
-                self.by_name_2025.setdefault(name_key(text), []).append(code)
+        self.units_2025, self.by_name_2025 = _table_2025()
         # 2022 units by the names their records carry
         self.old_by_names: dict[tuple[str, ...], str] = {}
         self.old_by_name: dict[str, list[str]] = {}
@@ -1029,16 +1040,16 @@ def _generations() -> _Generations:
 
 def unit_2025(code: str) -> Unit2025 | None:
     """The 2025 unit with this official code."""
-    return _generations().units_2025.get(str(code))
+    return _table_2025()[0].get(str(code))
 
 
 def codes_2025(value: str) -> list[str]:
     """The 2025 codes a typed filter value means: a code, `Bình Mỹ`, `xã Bình Mỹ (Ninh Bình)`."""
-    gens = _generations()
+    units, by_name = _table_2025()
     value = value.strip()
-    if value in gens.units_2025:
+    if value in units:
         return [value]
-    return list(dict.fromkeys(gens.by_name_2025.get(name_key(value), [])))
+    return list(by_name.get(name_key(value), []))
 
 
 def locality_keys(localities: list[Locality], date: str | None = None) -> list[str]:
@@ -1085,28 +1096,30 @@ def locality_keys(localities: list[Locality], date: str | None = None) -> list[s
     return list(keys)
 
 
-def query_places(q: str) -> list[str]:
-    """The place names a query is made of, if it is only a name ("xã Bình Mỹ" → ["Bình Mỹ"]).
+@lru_cache(maxsize=1)
+def _province_names() -> frozenset[str]:
+    """The name keys of the 2022 and 2025 provinces (read without building the gazetteer)."""
+    mapping = json.loads((_DATA / "provinces_2025.json").read_text(encoding="utf-8"))["map"]
+    return frozenset(name_key(name) for pair in mapping.items() for name in pair) | {
+        name_key("Thừa Thiên Huế")}
 
-    A name typed without marks means every place whose name folds to it
-    ("binh my" → Bình Mỹ, Bình Mý…), as words typed without marks do. A name
-    is at least two words; a province's name is the province unless a unit word
-    says otherwise ("phường Hà Nam").
+
+def query_place_name(q: str) -> tuple[str | None, str] | None:
+    """(level of its unit word, "d", "c" or None; the name) of a query that may be a place.
+
+    "xã Bình Mỹ" → ("c", "Bình Mỹ"), "Bình Lục" → (None, "Bình Lục"). A name is
+    at least two words (one word is a word first: "Hòa", "Vinh"); a province's
+    name is the province unless a unit word says otherwise ("phường Hà Nam").
+    Only the text is read: whether such a place exists is for the index to say
+    (`q:` keys), so a query costs no gazetteer.
     """
     level, words = _query_unit_word(q)
-    # one word is a word first ("Hòa", "Vinh"), not a place
     if level == "p" or len(words) < 2:
-        return []
+        return None
     name = " ".join(words)
-    key = name_key(name)
-    gens = _generations()
-    if level is None and gens.gaz.province_2025_of_name(name):
-        return []  # "Hà Nam" is the province, not the wards named after it
-    if key in gens.old_by_name or key in gens.by_name_2025:
-        return [name]
-    if fold(name) == key:  # no marks typed
-        return gens.by_folded_name.get(key, [])
-    return []
+    if level is None and name_key(name) in _province_names():
+        return None
+    return level, name
 
 
 def _query_unit_word(q: str) -> tuple[str | None, list[str]]:
@@ -1118,16 +1131,6 @@ def _query_unit_word(q: str) -> tuple[str | None, list[str]]:
         if level is not None:
             return level, words[size:]
     return None, words
-
-
-def query_place_level(q: str) -> str | None:
-    """"d" when a query names a district-level unit ("huyện Bình Lục"), "c" a commune-level one."""
-    return _query_unit_word(q)[0]
-
-
-def query_place_keys(q: str) -> list[str]:
-    """The `q:` keys of a query that is only a place name (see `query_places`)."""
-    return [f"q:{name_key(name)}" for name in query_places(q)]
 
 
 def _names(labels: list[str], limit: int = 6) -> str:
