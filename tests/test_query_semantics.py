@@ -216,6 +216,10 @@ def test_cli_json_equals_the_api_and_the_page_names_unknown_words(qs_index: Path
             for key in ("total", "unmatched", "suggestion"):
                 assert printed[key] == api[key]
             assert [h["id"] for h in printed["hits"]] == [h["id"] for h in api["hits"]]
+        text = subprocess.run(
+            [sys.executable, "-m", "vnsearch", "search", "vũ trụ xyzzyq", "--index", str(qs_index)],
+            cwd=REPO, capture_output=True, text=True, timeout=120, check=True).stdout
+        assert "Không tìm thấy: xyzzyq" in text
         url = f"{server.url}/search?{urlencode({'q': 'vũ trụ xyzzyq'})}"
         with urllib.request.urlopen(url, timeout=30) as reply:
             page = reply.read().decode()

@@ -276,6 +276,9 @@ def format_results(result: dict) -> str:
     if result.get("pages"):
         header += f" (trang {result.get('page')}/{result.get('pages')})"
     lines.append(header)
+    if result.get("unmatched"):
+        missing = ", ".join(printable(word) for word in result["unmatched"])
+        lines.append(f"Không tìm thấy: {missing}")
     if result.get("suggestion"):
         lines.append(f"Có phải bạn muốn tìm: {printable(result['suggestion'])}")
     lines.extend(printable(line) for line in result.get("relations") or [])
