@@ -1083,8 +1083,8 @@ def locality_keys(localities: list[Locality], date: str | None = None) -> list[s
             if name:
                 keys[f"{level}:{name}"] = None
                 keys[f"q:{name_key(name)}"] = None
-        unit = gens.old_unit(loc)
-        if unit is not None:
+        unit = gens.old_unit(loc) if not loc.code_2025 else None
+        if unit is not None:  # a split commune: every part it went into
             for key in gens.successors(unit):
                 new(key)
         if loc.code_2025:
@@ -1094,6 +1094,12 @@ def locality_keys(localities: list[Locality], date: str | None = None) -> list[s
                 for pred in gens.predecessors.get(key, []):
                     old(gaz.units[pred])
     return list(keys)
+
+
+def locality_codes_2025(localities: list[Locality], date: str | None = None) -> list[str]:
+    """The 2025 units (codes) an article's places are in or went into, split parts included:
+    the `commune_2025` facet, so its counts agree with its filter."""
+    return [key[2:] for key in locality_keys(localities, date) if key.startswith("n:")]
 
 
 @lru_cache(maxsize=1)

@@ -33,7 +33,8 @@ FACET_SEP = "\x1f"
 #: 4: accented syllables (`title_a`, `body_a`); codes typed without a hyphen canonical.
 #: 5: `commune_2025` facet (2025 codes) and `locality_any` (both generations' units).
 #: 6: an older article's 2025 unit without the other old units it was made from.
-SCHEMA_VERSION = 6
+#: 7: `commune_2025` holds every 2025 unit a place went into (split communes: all parts).
+SCHEMA_VERSION = 7
 
 
 class VietnameseText(fields.TEXT):
@@ -139,8 +140,7 @@ def facet_values(article: Article) -> dict[str, list[str]]:
             value = getattr(loc, name)
             if value and value not in values[name]:
                 values[name].append(value)
-        if loc.code_2025 and loc.code_2025 not in values["commune_2025"]:
-            values["commune_2025"].append(loc.code_2025)
+    values["commune_2025"] = localities.locality_codes_2025(article.localities, article.date)
     for directive in article.directives:
         if directive.code not in values["directive"]:
             values["directive"].append(directive.code)

@@ -4,7 +4,8 @@ tests/data/localities_mixed.jsonl holds 2026 articles naming places by their
 2025 units (the brand-new phường Mộc Sơn, made from parts of the old Mộc Châu
 district; xã Bình Mỹ, made from three communes of the old Bình Lục district;
 phường Hạc Thành) and 2022 articles naming the old units (xã Đồn Xá, huyện
-Bình Lục; huyện Mộc Châu). None of the 2026 texts writes an old name, and the
+Bình Lục; huyện Mộc Châu; phường Cống Vị, split in 2025 between phường Giảng
+Võ and phường Ngọc Hà). None of the 2026 texts writes an old name, and the
 2022 texts write no new one: what links them is the old -> new table.
 """
 
@@ -24,6 +25,7 @@ from tests.conftest import REPO, LiveServer, copy_corpus, index_beside
 
 MOC_SON = "03979"  # phường Mộc Sơn (Sơn La), 2025 code
 BINH_MY = "13501"  # xã Bình Mỹ (Ninh Bình), 2025 code
+GIANG_VO, NGOC_HA = "00025", "00008"  # the two wards phường Cống Vị (Ba Đình) went into
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +202,25 @@ def test_the_unit_word_of_a_query_says_which_unit_is_meant(engine):
     # a province's name is the province, not the 2025 wards named after it (phường Hà Nam)
     for q in ("Hà Nam", "tỉnh Hà Nam"):
         assert engine.search(q)["relations"] == [], q
+
+
+def test_an_article_about_a_split_ward_is_found_from_each_part_and_counted_there(engine):
+    # the record names no 2025 ward (which part the article means is unknown) ...
+    hit = engine.search("", filters={"commune_2025": [GIANG_VO]})["hits"][0]
+    assert hit["id"] == "gen-cong-vi-2022"
+    assert hit["localities"][0]["commune_2025"] is None
+    # ... but each part finds it, and the facet counts it under each, as its filter finds it
+    assert ids(engine.search("", filters={"commune_2025": [NGOC_HA]})) == ["gen-cong-vi-2022"]
+    facet = {e["value"]: e["count"] for e in
+             engine.search("", filters={"year": ["2022"]})["facets"]["commune_2025"]}
+    assert facet[GIANG_VO] == facet[NGOC_HA] == 1
+
+
+def test_a_2026_ward_is_not_also_the_other_parts_of_the_old_ward_it_maps_back_to(engine):
+    # phường Việt Hưng (2025) maps back to the old phường Việt Hưng (Long Biên), which was
+    # split between the new Việt Hưng and Phúc Lợi wards: the 2026 article is about
+    # Việt Hưng only
+    hit = engine.search("", filters={"commune_2025": ["00127"]})["hits"][0]
+    assert hit["id"] == "gen-viet-hung-2026"
+    assert hit["localities"][0]["district"] == "Long Biên"
+    assert engine.search("", filters={"commune_2025": ["00136"]})["total"] == 0
