@@ -7,13 +7,13 @@
 - The **file digests** (sidecar `vnsearch-files.json`): a hash of every
   input file's bytes as last read, trusted only when it names the generation
   a run starts from; a file whose bytes hash the same is not even extracted.
-- The **ownership rule** (`Claims`): ids belong to the first file that holds
+- The **holding rule** (`Claims`): ids belong to the first file that holds
   them. An article whose id is already indexed from another file is skipped
   with a warning, as long as that file still exists outside the paths of
   this run, or is read in this run and still holds the id (or could not be
-  read). Once the owner no longer holds the id (deleted, or re-indexed
+  read). Once the holder no longer holds the id (deleted, or re-indexed
   without it), the next run that reads the other file gives it the id. In
-  one run, the first file in path order wins. Re-indexing the owner never
+  one run, the first file in path order wins. Re-indexing the holder never
   loses its article to a later file.
 """
 
@@ -92,7 +92,7 @@ def under(path: str, roots: list[str]) -> bool:
 
 
 class Claims:
-    """Which file each article id goes to in a run: the ownership rule of the module doc.
+    """Which file each article id goes to in a run: the holding rule of the module doc.
 
     Files are reported in path order (`reading`, then `failed`, `unchanged`
     or `claim` for each of its articles); `settle` then decides the ids a
@@ -145,16 +145,16 @@ class Claims:
             )
             return False
         old = self.state.get(article_id)
-        owner = old[0] if old is not None else path
-        if owner != path:
-            if owner in self.files and owner not in self.read:
+        holder = old[0] if old is not None else path
+        if holder != path:
+            if holder in self.files and holder not in self.read:
                 if article_id in self.deferred:
                     self._skip(article_id, path, self.deferred[article_id][2])
                 else:
                     self.deferred[article_id] = (article, hash_value, path)
                 return False
-            if self._owner_keeps(owner):
-                self._skip(article_id, path, owner)
+            if self._holder_keeps(holder):
+                self._skip(article_id, path, holder)
                 return False
         self.seen[article_id] = path
         return True
@@ -162,11 +162,11 @@ class Claims:
     def settle(self) -> Iterator[tuple[Article, str, str]]:
         """The deferred articles that take their id, once every file has been read."""
         for article_id, (article, hash_value, path) in self.deferred.items():
-            owner = self.state[article_id][0]
+            holder = self.state[article_id][0]
             if article_id in self.seen:
                 self._skip(article_id, path, self.seen[article_id])
-            elif self._owner_keeps(owner):
-                self._skip(article_id, path, owner)
+            elif self._holder_keeps(holder):
+                self._skip(article_id, path, holder)
             else:
                 self.seen[article_id] = path
                 yield article, hash_value, path
@@ -178,14 +178,14 @@ class Claims:
             if article_id not in self.seen and path not in self.kept and under(path, self.roots)
         ]
 
-    def _owner_keeps(self, owner: str) -> bool:
+    def _holder_keeps(self, holder: str) -> bool:
         """Whether the file that holds an id in the index still holds it."""
-        if owner in self.files:
-            return owner in self.kept  # read in this run: it did not list the id again
-        return not under(owner, self.roots) and os.path.exists(owner)
+        if holder in self.files:
+            return holder in self.kept  # read in this run: it did not list the id again
+        return not under(holder, self.roots) and os.path.exists(holder)
 
-    def _skip(self, article_id: str, path: str, owner: str) -> None:
+    def _skip(self, article_id: str, path: str, holder: str) -> None:
         self.warnings.append(
-            f"{path}: article id {article_id!r} is already indexed from {owner}; "
+            f"{path}: article id {article_id!r} is already indexed from {holder}; "
             "this copy is skipped (an id stays with the first file that holds it)"
         )

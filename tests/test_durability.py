@@ -187,8 +187,8 @@ def test_an_id_stays_with_the_first_file_that_holds_it(tmp_path: Path) -> None:
     assert article_title(index_dir, "trung") == "Bản của thư mục B"
 
 
-def test_the_owner_keeps_its_id_when_read_after_the_newcomer(tmp_path: Path) -> None:
-    """In one folder, a new file sorted before the owner does not take the owner's id."""
+def test_the_first_holder_keeps_its_id_when_read_after_the_newcomer(tmp_path: Path) -> None:
+    """In one folder, a new file sorted before the first holder does not take its id."""
     index_dir = tmp_path / "ix"
     folder = tmp_path / "tin"
     jsonl(folder / "z_cu.jsonl", record("trung", "Bản cũ"))
@@ -201,7 +201,7 @@ def test_the_owner_keeps_its_id_when_read_after_the_newcomer(tmp_path: Path) -> 
         f"{folder / 'z_cu.jsonl'}; this copy is skipped (an id stays with the first file "
         "that holds it)"]
     assert article_title(index_dir, "trung") == "Bản cũ"
-    # the owner no longer holds it: the other file gets it in the same run
+    # the first holder no longer holds it: the other file gets it in the same run
     jsonl(folder / "z_cu.jsonl", record("con-lai", "Bài còn lại"))
     result = build_index([str(folder)], index_dir)
     assert result.line() == "added 1, updated 1, deleted 0, unchanged 1, failed 0"
