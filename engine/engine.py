@@ -93,6 +93,7 @@ class SearchEngine:
                 sort: str, page: int, per_page: int, result: dict) -> None:
         view, facets = snap.view, snap.facets
         masks = facets.filter_masks(filters)
+        named = query_place_name(result["query"]) if not parsed.is_empty else None
         allowed = view.live.copy()
         for mask in masks.values():
             allowed &= mask
@@ -107,7 +108,7 @@ class SearchEngine:
         else:
             unfiltered, scores = snap.scorer.run(parsed, view.live.copy())
             result["unmatched"] = snap.scorer.unmatched(parsed)
-            place = _place_docs(snap, result["query"])
+            place = _place_docs(snap, named)
             if place is not None:
                 # Articles about the place under another generation's name, after the text's.
                 extra = place & ~unfiltered & ~snap.scorer.excluded(parsed)
@@ -124,7 +125,7 @@ class SearchEngine:
             page = result["pages"]
             result["page"] = page
         result["facets"] = facets.counts(unfiltered, masks, filters)
-        result["relations"] = _relations(snap, result["query"], filters,
+        result["relations"] = _relations(snap, named, filters,
                                          {value for value, _ in
                                           facets.count("province_2025", matched)})
         if total:
@@ -239,21 +240,19 @@ class SearchEngine:
 # -- helpers -------------------------------------------------------------------
 
 
-def _place_docs(snap: Snapshot, q: str) -> np.ndarray | None:
+def _place_docs(snap: Snapshot, place: tuple[str | None, str] | None) -> np.ndarray | None:
     """Documents about the place a query names, in either generation (None: not a place)."""
-    place = query_place_name(q)
     keys = snap.facets.place_keys(place[1]) if place else []
     if not keys:
         return None
     return snap.facets.mask("locality_any", keys) & snap.view.live
 
 
-def _relations(snap: Snapshot, q: str, filters: dict[str, list[str]],
-               provinces_2025: set[str]) -> list[str]:
+def _relations(snap: Snapshot, place: tuple[str | None, str] | None,
+               filters: dict[str, list[str]], provinces_2025: set[str]) -> list[str]:
     """What became of the old units asked for, and what the 2025 ones were made from."""
     asked = [(name, value) for name in ("district", "commune", "commune_2025")
              for value in filters.get(name, [])]
-    place = query_place_name(q)
     if place is not None:
         level, name = place
         # "huyện Bình Lục" is the old district, "xã Bình Mỹ" the communes of either generation
