@@ -138,6 +138,9 @@ class SearchEngine:
                                ) if patterns and not any(p.prefix for p in patterns) else None
             seen: dict = {"wanted": wanted}
             hits = [self._hit(snap, int(d), float(scores[d]), patterns, seen) for d in page_docs]
+            if not parsed.is_empty:  # a long query's partial matches say what they lack
+                for hit, d in zip(hits, page_docs, strict=True):
+                    hit["missing"] = snap.scorer.missing(parsed, int(d))
             result["hits"] = hits
             if not parsed.is_empty:
                 top = order[:SUGGESTION_DOCS]

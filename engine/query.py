@@ -1,7 +1,8 @@
 """The query language: free words, "phrases", -exclusions and OR.
 
 `a b OR "c d" OR e f` is one clause of three alternatives, each a name or
-phrase whose words stand in a row; `-word` and `-"a phrase"` exclude.
+phrase whose words stand in a row; `-word` and `-"a phrase"` exclude;
+parentheses delimit what an OR joins: `(Bình Lục OR Lý Nhân) lũ lụt`.
 
 Users type whatever they like. Nothing here raises: unbalanced quotes, stray
 operators and punctuation are read as plain text, and anything that carries no
@@ -25,6 +26,8 @@ MAX_QUERY_CHARS = 500
 MAX_SYLLABLES = 32
 
 _TOKEN_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
+#: A parenthesis opening or closing a group of words (not one inside a word).
+_PAREN_RE = re.compile(r"(?:(?<=[\s(])|^)\((?=\S)|(?<=\S)\)(?=[\s)]|$)")
 #: Directive type letters that users type after a number (`21 KL`, `37-QĐ`).
 CODE_TYPES = frozenset({"kl", "nq", "qd", "ct", "hd", "kh", "tb", "qc", "cv", "bc", "qdi"})
 #: A code typed in small letters without its hyphen (`21 kl/tw`, `37qđ/tw`): the
@@ -141,9 +144,12 @@ def parse(q: str | None) -> ParsedQuery:
     if quotes % 2:  # an unbalanced quote is just a character
         last = text.rfind('"')
         text = text[:last] + " " + text[last + 1 :]
+    text = _PAREN_RE.sub(lambda m: f" {m.group()} ", text)
     for match in _TOKEN_RE.finditer(text):
         neg, phrase, word = match.groups()
-        if word is None:
+        if word in ("(", ")"):
+            tokens.append(("group", word, False))
+        elif word is None:
             tokens.append(("phrase", phrase, bool(neg)))
         elif word == "OR":
             tokens.append(("or", word, False))
@@ -154,13 +160,17 @@ def parse(q: str | None) -> ParsedQuery:
     # (`Gò Công Tây OR Vĩnh Tường`), not the single words beside it.
     items: list[tuple[str, str, bool]] = []
     for kind, value, negated in tokens:
-        if kind == "word" and not negated and items and items[-1][0] == "run":
+        if kind == "group":  # `(a OR b) c`: a parenthesis ends a run of words
+            items.append(("group", value, False))
+        elif kind == "word" and not negated and items and items[-1][0] == "run":
             items[-1] = ("run", f"{items[-1][1]} {value}", False)
         elif kind == "word" and not negated:
             items.append(("run", value, False))
         else:
             items.append((kind, value, negated))
     items = [piece for item in items for piece in _split_variants(item)]
+    # Parentheses have done their work: they ended runs, so `OR` binds what they hold.
+    items = [item for item in items if item[0] != "group"]
     # Group alternatives joined by OR; an OR without two sides is dropped.
     groups: list[tuple[list[tuple[str, str]], bool]] = []
     i = 0

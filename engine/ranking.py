@@ -33,26 +33,58 @@ from .vocabulary import Vocabulary
 K1 = 1.2
 B = {"title": 0.5, "title_f": 0.5, "title_s": 0.5, "title_a": 0.5,
      "body": 0.75, "body_f": 0.75, "body_s": 0.75, "body_a": 0.75}
-TITLE_WEIGHT = 2.5
-BODY_WEIGHT = 1.0
-#: Weight of a match through syllables only, relative to a word match.
-SYLLABLE_WEIGHT = 0.6
-#: Weight of the exact-spelling bonus, relative to the folded score.
-ACCENT_WEIGHT = 1.0
-#: Weight of the exact bonus through longer words holding a typed syllable.
-ACCENT_COMPOUND_WEIGHT = 0.5
-#: Share of the score added when all adjacent concepts stand next to each other.
-PROXIMITY_WEIGHT = 0.5
-#: Share of a long query's weight a document must hold (relaxed if none does).
-MIN_COVERAGE = 0.5
 #: Score of an article the directive filter finds for a code it does not write as a code.
 DIRECTIVE_SCORE = 1.0
 #: Phrase checks over more candidates than this decode the whole posting list once.
 DECODE_ALL_ABOVE = 300
 #: Adjacent concept pairs checked for the proximity bonus (long questions have many).
 MAX_PAIRS = 8
-#: How many top candidates get the proximity check.
+#: How many top candidates get the proximity and intended-form checks.
 RERANK = 50
+#: Queries of at most this many units need every unit; longer ones a share.
+SHORT_QUERY = 3
+#: A long query keeps at least its this many best-scored documents, however few
+#: of its words they hold (relaxation never drops what plain BM25 would rank high).
+KEEP_BEST = 100
+
+#: Question and function words of Vietnamese questions, folded: what a reader
+#: types around the content (`... như thế nào?`), rare in news text and so
+#: heavy under idf, though they say nothing of what an article is about.
+QUESTION_WORDS = frozenset({
+    "gi", "nao", "sao", "dau", "ai", "may", "khong", "chua", "nhi", "a", "ha",
+    "bao_nhieu", "the_nao", "nhu_the_nao", "ra_sao", "vi_sao", "tai_sao", "lam_sao",
+    "o_dau", "khi_nao", "bao_gio", "co_phai", "phai_khong", "co_nen", "hay_khong",
+    "bang_cach_nao", "la_gi", "nhu_nao", "the_nao_la",
+})
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The ranking's free parameters, tuned by `bench/tune.py` on the tuning parts."""
+
+    #: Title matches against body matches (BM25F field weight).
+    title: float = 2.5
+    #: A word of the query found as a word of the article (pyvi's segmentation).
+    word: float = 1.0
+    #: Each syllable of the query found in the article, as typed (BM25 over syllables).
+    syllable: float = 0.6
+    #: Exact spelling of a word typed with marks, on top of its folded match.
+    accent: float = 1.0
+    #: Exact spelling through longer words holding a typed syllable.
+    accent_compound: float = 0.5
+    #: Share of the score added when all adjacent concepts stand next to each other.
+    proximity: float = 0.5
+    #: Exponent of the coordination factor: the share of the query's weight held.
+    coordination: float = 1.0
+    #: Share of a long query's weight a document must hold (relaxed if none does).
+    min_coverage: float = 0.5
+    #: Weight of question and function words (QUESTION_WORDS) when the query has others.
+    question_word: float = 1.0
+    #: Score kept by a multi-syllable word whose syllables stand apart in the article.
+    loose: float = 1.0
+
+
+WEIGHTS = Weights()
 
 
 @dataclass
@@ -77,11 +109,17 @@ class Concept:
 class Unit:
     match: np.ndarray
     score: np.ndarray
+    #: Weight in the query: below 1 for question words among other words.
     weight: float = 1.0
     #: Documents holding the unit in any spelling: a word typed with marks
     #: weighs in a query's coverage as much as typed without them.
     df: int = 0
     label: str = ""
+    #: A word of several syllables: the documents holding it only as separate
+    #: syllables are checked for them standing together.
+    concept: Concept | None = None
+    #: Documents holding the unit as a whole word (no adjacency check needed).
+    whole: np.ndarray | None = None
 
 
 def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Concept]:
@@ -122,6 +160,11 @@ def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Conc
     return out
 
 
+def _question_key(label: str) -> bool:
+    """True when a unit's text, folded, is a question or function word."""
+    return "_".join(folded(label).split()) in QUESTION_WORDS
+
+
 def _is_code(folded_syllable: str) -> bool:
     """A document code (`21-kl/tw`): matched on its folded form, `Đ` or `D` alike."""
     return folded_syllable[:1].isdigit() and "/" in folded_syllable
@@ -130,8 +173,10 @@ def _is_code(folded_syllable: str) -> bool:
 class Scorer:
     """Turns a parsed query into (matched mask, scores) over one Generation."""
 
-    def __init__(self, view: Generation, vocab: Vocabulary, previous: Scorer | None = None) -> None:
+    def __init__(self, view: Generation, vocab: Vocabulary, previous: Scorer | None = None,
+                 weights: Weights = WEIGHTS) -> None:
         self.view = view
+        self.weights = weights
         self.vocab = vocab
         self.n = view.doc_count_all
         self._accented_syllables: dict[str, list[tuple[str, int]]] | None = None
@@ -195,14 +240,21 @@ class Scorer:
 
     def both(self, prefix: str, term: str, weight: float = 1.0) -> np.ndarray:
         out = np.zeros(self.n, dtype=np.float32)
-        self.field_scores(out, f"title{prefix}", term, TITLE_WEIGHT * weight)
-        self.field_scores(out, f"body{prefix}", term, BODY_WEIGHT * weight)
+        self.field_scores(out, f"title{prefix}", term, self.weights.title * weight)
+        self.field_scores(out, f"body{prefix}", term, weight)
         return out
 
     # -- concepts --------------------------------------------------------------
 
     def concept(self, concept: Concept) -> Unit:
-        """A word of the query: typed with marks, those spellings only; without, any."""
+        """A word of the query: typed with marks, those spellings only; without, any.
+
+        Its score adds the word's BM25 (the article segmented it the same way)
+        and each syllable's (as typed: exact if marked, folded if not), so a
+        question worded otherwise than the article still earns its syllables.
+        It matches when the article holds the word or all of its syllables.
+        """
+        w = self.weights
         word = np.zeros(self.n, dtype=np.float32)
         if concept.accented:
             for spelling, _df in self.vocab.variants(concept.key, concept.typed):
@@ -217,28 +269,31 @@ class Scorer:
             tagged = self.directive_docs(concept.key)
             if tagged.any():
                 word += np.where(tagged & (word == 0), DIRECTIVE_SCORE, 0).astype(np.float32)
-        syllables = [self.both("_s", f) if t is None else self.both("_a", t)
-                     for f, t in zip(concept.folded, concept.typed, strict=True)]
         syl_match = np.ones(self.n, dtype=bool)
-        for s in syllables:
+        syl_score = np.zeros(self.n, dtype=np.float32)
+        for f, t in zip(concept.folded, concept.typed, strict=True):
+            s = self.both("_s", f) if t is None else self.both("_a", t)
             syl_match &= s > 0
-        syl_score = SYLLABLE_WEIGHT * np.sum(syllables, axis=0) / len(syllables)
-        syl_score = np.where(syl_match, syl_score, 0).astype(np.float32)
-        match = (word > 0) | syl_match
-        score = np.maximum(word, syl_score)
+            syl_score += s
+        whole = word > 0
+        match = whole | syl_match
+        score = w.word * word + w.syllable * syl_score
         if concept.accented:
             score += self.accent_bonus(concept) * match
         df = max(self.vocab.word_df.get(concept.key, 0),
                  min(self.vocab.syllable_df.get(f, 0) for f in concept.folded))
-        return Unit(match, score, df=df if concept.accented else 0, label=concept.label)
+        several = len(concept.folded) > 1
+        return Unit(match, score.astype(np.float32), df=df if concept.accented else 0,
+                    label=concept.label, concept=concept if several else None,
+                    whole=whole if several else None)
 
     def accent_bonus(self, concept: Concept) -> np.ndarray:
         bonus = np.zeros(self.n, dtype=np.float32)
         for word, _df in self.vocab.variants(concept.key, concept.typed)[:4]:
-            bonus += self.both("", word, ACCENT_WEIGHT)
+            bonus += self.both("", word, self.weights.accent)
         if len(concept.folded) == 1 and concept.typed[0] is not None:
             for word, _df in self.compounds_with(concept.typed[0])[:4]:
-                bonus += self.both("", word, ACCENT_COMPOUND_WEIGHT)
+                bonus += self.both("", word, self.weights.accent_compound)
         return bonus
 
     def compounds_with(self, syllable: str) -> list[tuple[str, int]]:
@@ -374,12 +429,22 @@ class Scorer:
         return out
 
     def units(self, parsed: ParsedQuery) -> list[Unit]:
-        """The scored units of the query's positive clauses (the last query's kept)."""
+        """The scored units of the query's positive clauses (the last query's kept).
+
+        Question words (`gì`, `như thế nào`) weigh `weights.question_word`
+        when the query holds other words: a question is about its content.
+        """
         if self._last_units is not None and self._last_units[0] is parsed:
             return self._last_units[1]
         units: list[Unit] = []
         for clause in parsed.positive:
             units.extend(self.clause_units(clause))
+        questions = [u.concept is None and _question_key(u.label) for u in units]
+        if not all(questions):
+            for unit, question in zip(units, questions, strict=True):
+                if question:
+                    unit.weight = self.weights.question_word
+                    unit.score = unit.score * unit.weight
         self._last_units = (parsed, units)
         return units
 
@@ -388,40 +453,97 @@ class Scorer:
         return list(dict.fromkeys(u.label for u in self.units(parsed)
                                   if not (u.match & self.view.live).any()))
 
+    def missing(self, parsed: ParsedQuery, docnum: int) -> list[str]:
+        """The query's words a matched document does not hold (a long query's partial match)."""
+        return list(dict.fromkeys(
+            u.label for u in self.units(parsed)
+            if u.weight >= 1.0 and (u.match & self.view.live).any() and not u.match[docnum]))
+
     def run(self, parsed: ParsedQuery, allowed: np.ndarray,
             min_coverage: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(matched mask, scores) for a non-empty query within `allowed` documents.
 
         Words no document holds are left out (`unmatched` names them); a
-        query with none left matches nothing. `min_coverage` overrides the
-        share of the query a document must hold.
+        query with none left matches nothing. Up to SHORT_QUERY words (not
+        counting question words) every word is needed; a longer query needs
+        `min_coverage` of its weight, relaxed rather than showing nothing,
+        and always keeps its best-scored documents. Ranking is coordination
+        first (the share of the query held, each word in its intended form),
+        then BM25F over words and syllables, proximity and title.
         """
+        w = self.weights
         units = [u for u in self.units(parsed) if (u.match & self.view.live).any()]
         allowed = allowed & ~self.excluded(parsed)
         if not units:
             return np.zeros(self.n, dtype=bool), np.zeros(self.n, dtype=np.float32)
         # Coverage: the share of the query's weight (rare words weigh more) a
-        # document holds. Short queries need all of it; long ones most of it.
-        weights = np.array([self.idf(max(u.df, int(np.count_nonzero(u.match & self.view.live))))
-                            for u in units], dtype=np.float32)
+        # document holds.
+        weights = np.array([u.weight * self.idf(max(u.df, int(np.count_nonzero(
+            u.match & self.view.live)))) for u in units], dtype=np.float32)
         weights /= max(float(weights.sum()), 1e-9)
         coverage = np.zeros(self.n, dtype=np.float32)
         for weight, unit in zip(weights, units, strict=True):
             coverage += weight * unit.match
         total = np.sum([u.score for u in units], axis=0).astype(np.float32)
+        content = [u for u in units if u.weight >= 1.0] or units
+        short = len(content) <= SHORT_QUERY
         if min_coverage is not None:
             matched = allowed & (coverage >= min_coverage - 1e-6)
-        elif len(units) <= 3:
-            matched = allowed & np.logical_and.reduce([u.match for u in units])
+        elif short:
+            matched = allowed & np.logical_and.reduce([u.match for u in content])
         else:
-            need = MIN_COVERAGE
+            need = w.min_coverage
             matched = allowed & (coverage >= need - 1e-6)
             while not matched.any() and need > 0.05:
                 need -= 0.1  # a long question: rank partial matches rather than show nothing
                 matched = allowed & (coverage >= need - 1e-6)
-        scores = np.where(matched, total * coverage, 0).astype(np.float32)
+            # The best-scored documents stay, whatever share of the words they hold.
+            anything = np.nonzero(allowed & (total > 0))[0]
+            if len(anything) > KEEP_BEST:
+                anything = anything[np.argpartition(-total[anything], KEEP_BEST)[:KEEP_BEST]]
+            matched[anything] = True
+        scores = np.where(matched, total * coverage ** w.coordination, 0).astype(np.float32)
+        self.intended_form(units, weights, matched, scores, every=short)
         self.proximity(parsed, matched, scores)
         return matched, scores
+
+    def intended_form(self, units: list[Unit], weights: np.ndarray, matched: np.ndarray,
+                      scores: np.ndarray, every: bool) -> None:
+        """Lower, in place, documents holding a word's syllables apart, not together.
+
+        `mai châu` found as `mai` … `châu` is not the place Mai Châu. For a
+        short query every matched document is checked and those holding a word
+        only apart rank below all that hold every word together; for a long one
+        the top candidates lose that word's share (`weights.loose` of it kept).
+        """
+        several = [(wt, u) for wt, u in zip(weights, units, strict=True) if u.concept is not None]
+        if not several:
+            return
+        docs = np.nonzero(matched)[0]
+        if not every and len(docs) > RERANK:
+            docs = docs[np.argpartition(-scores[docs], RERANK)[:RERANK]]
+        docs = np.sort(docs).astype(np.int32)
+        apart = np.zeros(self.n, dtype=bool)
+        kept = np.ones(self.n, dtype=np.float32)
+        for weight, unit in several:
+            assert unit.concept is not None and unit.whole is not None
+            loose = docs[unit.match[docs] & ~unit.whole[docs]]
+            if not len(loose):
+                continue
+            together = self.phrase_docs(unit.concept.folded, loose, typed=unit.concept.typed)
+            far = loose[~together[loose]]
+            apart[far] = True
+            kept[far] -= float(weight) * (1.0 - self.weights.loose)
+        if not apart.any():
+            return
+        if every:
+            close = matched & ~apart
+            floor = float(scores[close].min()) if close.any() else 0.0
+            top = float(scores[apart].max())
+            if floor > 0 and top > 0:
+                scores[apart] *= 0.5 * floor / top
+        else:
+            scores *= kept
 
     def proximity(self, parsed: ParsedQuery, matched: np.ndarray, scores: np.ndarray) -> None:
         """Raise, in place, the top candidates whose adjacent concepts stand together."""
@@ -445,7 +567,7 @@ class Scorer:
         cache: dict = {"docs": docs}
         for pair, typed in pairs:
             found += self.phrase_docs(pair, docs, cache, typed)
-        scores *= 1.0 + PROXIMITY_WEIGHT * found / len(pairs)
+        scores *= 1.0 + self.weights.proximity * found / len(pairs)
 
     # -- highlighting ----------------------------------------------------------
 

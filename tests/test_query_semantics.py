@@ -113,6 +113,13 @@ CASES: list[tuple[str, set[str], set[str], str | None]] = [
     ('"hòa giải" OR "sơ kết"', {"qs-hoa-giai", "qs-so-ket"}, {"qs-hoa-chat", "qs-so-lieu"},
      None),
     ("Kon Rẫy OR Thổ Bình OR Bình Lục", {KON_RAY, THO_BINH, BINH_LUC}, {"qs-dang-ho"}, None),
+    # -- parentheses say what an OR joins
+    ("(Gò Công Tây OR Vĩnh Tường) giao thông", {"qs-go-cong", VINH_TUONG},
+     {"qs-dang-ho", LONG_BINH}, None),
+    ("(Kon Rẫy OR Thổ Bình) Đảng bộ", {KON_RAY, THO_BINH}, {"qs-dang-bo", BINH_LUC}, None),
+    ("(hóa chất OR vũ trụ) học sinh", {"qs-vu-tru"}, {"qs-hoa-chat"}, "qs-vu-tru"),
+    ("hóa chất OR vũ trụ học sinh", {"qs-hoa-chat"}, {"qs-vu-tru"}, "qs-hoa-chat"),
+    ("((hóa chất OR vũ trụ)) (học sinh)", {"qs-vu-tru"}, {"qs-hoa-chat"}, "qs-vu-tru"),
     # -- quoted phrases: the words in a row, as typed
     ('"vũ trụ"', {"qs-vu-tru"}, {"qs-vu-viec"}, "qs-vu-tru"),
     ('"vu tru"', {"qs-vu-tru"}, {"qs-vu-viec"}, "qs-vu-tru"),

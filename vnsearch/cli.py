@@ -289,6 +289,8 @@ def format_results(result: dict) -> str:
         title, doc_id = printable(hit.get("title")), printable(hit.get("id"))
         lines.append(f"{i}. {title}  [{printable(date)}]  {doc_id}")
         lines.append(f"   {printable(_plain(hit.get('snippet', '')))}")
+        if hit.get("missing"):
+            lines.append(f"   Không có: {', '.join(printable(w) for w in hit['missing'])}")
     facets = result.get("facets") or {}
     names = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã",
              "province_2025": "Tỉnh (2025)", "commune_2025": "Xã (2025)",

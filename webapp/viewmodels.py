@@ -371,7 +371,7 @@ def chips(state: SearchState, base: str) -> list[Link]:
 
 def hit_view(hit: dict[str, Any], state: SearchState, base: str, article_base: str
              ) -> dict[str, Any]:
-    """One result: title link, date, badges that filter, snippet."""
+    """One result: title link, date, badges that filter, snippet, the query words it lacks."""
     article_qs = f"?{urlencode({'q': state.q})}" if state.q else ""
     localities = hit.get("localities") or []
     localities = sorted(localities, key=lambda loc: loc.get("role") != "subject")
@@ -401,6 +401,7 @@ def hit_view(hit: dict[str, Any], state: SearchState, base: str, article_base: s
         "date": format_date(hit.get("date")),
         "iso_date": hit.get("date") or "",
         "snippet": marked_html(hit.get("snippet")),
+        "missing": ", ".join(str(word) for word in hit.get("missing") or []),
         "badges": badges[:HIT_BADGES],
         "more_badges": max(0, len(badges) - HIT_BADGES),
         "directives": directives[:HIT_DIRECTIVES],
