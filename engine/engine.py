@@ -140,7 +140,9 @@ class SearchEngine:
             hits = [self._hit(snap, int(d), float(scores[d]), patterns, seen) for d in page_docs]
             if not parsed.is_empty:  # a long query's partial matches say what they lack
                 for hit, d in zip(hits, page_docs, strict=True):
-                    hit["missing"] = snap.scorer.missing(parsed, int(d))
+                    # (not an article found as the place under its other name)
+                    hit["missing"] = [] if scores[d] <= PLACE_SCORE else \
+                        snap.scorer.missing(parsed, int(d))
             result["hits"] = hits
             if not parsed.is_empty:
                 top = order[:SUGGESTION_DOCS]
