@@ -168,12 +168,12 @@ def best_window(text: str, marks: list[tuple[int, int, int]],
     # Begin a little before the first match, at a sentence start when one is near, but
     # never right at the match: a reader needs a few words to see what it is about.
     lead = max(0, start - size // 4)
-    latest = start - MIN_CONTEXT
+    latest = max(lead, start - MIN_CONTEXT)  # never negative: rfind reads that from the end
     sentence = max(text.rfind(". ", lead, latest), text.rfind("\n", lead, latest))
-    if sentence >= 0:
+    if lead == 0 and start <= size // 4:
+        start = 0  # the text's own start is near: begin there
+    elif sentence >= 0:
         start = sentence + 1
-    elif lead == 0:
-        start = 0
     else:
         space = text.rfind(" ", lead, latest)
         start = space + 1 if space >= 0 else lead
