@@ -45,7 +45,9 @@
       });
       if (isPhone() && panel && panel.open) {
         try {
-          sessionStorage.setItem(SCROLL_KEY, JSON.stringify({ y: window.scrollY, open: true }));
+          /* Where the panel stands in the window: results above it change length. */
+          sessionStorage.setItem(SCROLL_KEY, JSON.stringify({
+            top: aside.getBoundingClientRect().top, open: true }));
         } catch (e) { /* storage may be disabled: only the scroll position is lost */ }
       }
     });
@@ -107,12 +109,16 @@
         panel.open = true;
         var summary = document.querySelector(".results__summary");
         status.textContent = summary ? summary.textContent.replace(/\s+/g, " ").trim() : "";
-        window.scrollTo(0, scroll.y);
+        window.scrollTo(0, aside.getBoundingClientRect().top + window.scrollY - scroll.top);
       } else if (!saved) {
         panel.open = false;
       }
     }
 
+    /* "Bộ lọc" above the results (on a phone) opens the panel it leads to. */
+    document.querySelectorAll('a[href="#facets-title"]').forEach(function (link) {
+      link.addEventListener("click", function () { if (panel) panel.open = true; });
+    });
     aside.querySelectorAll(".facet").forEach(function (fieldset) { addFilterBox(fieldset); });
     initTree(aside, wire);
   }
