@@ -10,6 +10,8 @@ results page of a query in Debian's Chromium (Playwright) and prints:
     xz -dc ../shared/data/crawl-news-2026-sample/crawl_news_2026.jsonl.xz > /tmp/c/crawl.jsonl
     .venv/bin/vnsearch index /tmp/c --index /tmp/ix
     .venv/bin/python bench/results_page.py --index /tmp/ix --query "giao thong"
+    git archive <commit> | tar -x -C /tmp/base   # the same figures for an older version:
+    .venv/bin/python bench/results_page.py --index /tmp/ix --source /tmp/base
 """
 
 from __future__ import annotations
@@ -84,11 +86,13 @@ def main() -> None:
     parser.add_argument("--query", action="append", help="repeatable (default: giao thong)")
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--screenshot", type=Path, help="save the page here (PNG)")
+    parser.add_argument("--source", type=Path, default=REPO,
+                        help="serve the code of this checkout (e.g. an older commit, "
+                             "for a baseline); default: this one")
     args = parser.parse_args()
     port = free_port()
-    vnsearch = Path(sys.executable).with_name("vnsearch")
-    server = subprocess.Popen([str(vnsearch), "serve", "--index", str(args.index),
-                               "--port", str(port)], cwd=REPO)
+    server = subprocess.Popen([sys.executable, "-m", "vnsearch", "serve", "--index",
+                               str(args.index), "--port", str(port)], cwd=args.source)
     base_url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

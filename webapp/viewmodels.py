@@ -372,11 +372,13 @@ def fold_tree(nodes: list[FacetNode], depth: int = 0) -> None:
     """Below the top level, only the branches holding a ticked value stay on the page.
 
     The others keep a count of their children (`folded`), which the page
-    opens on demand, so a search over many places does not print hundreds
-    of checkboxes. What stays is split like a group: top values, then more.
+    opens on demand (a lone province is open already), so a search over
+    many places does not print hundreds of checkboxes. What stays is split
+    like a group: top values, then more.
     """
     for node in nodes:
-        if depth == 0 and node.children and not _has_checked(node):
+        # A lone province is opened: there is nothing else to choose at its level.
+        if depth == 0 and len(nodes) > 1 and node.children and not _has_checked(node):
             node.folded = len(node.children)
             node.children = []
             continue
