@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .params import BadRequest, SearchState, clean_text, parse_search_args, query_param
+from .params import (
+    MAX_VALUE_CHARS,
+    BadRequest,
+    SearchState,
+    clean_text,
+    parse_search_args,
+    query_param,
+)
 from .shared_engine import get_engine
 from .viewmodels import article_page, branch, search_page, split_branch, unit_name
 
@@ -53,7 +60,8 @@ def facet_branch() -> str:
     state = parse_search_args(request.args)
     tree = request.args.get("tree", "")
     parent = clean_text(request.args.get("parent") or "")
-    if tree not in ("2025", "2022") or not parent or state.is_empty:
+    if (tree not in ("2025", "2022") or not parent or len(parent) > MAX_VALUE_CHARS
+            or state.is_empty):
         raise BadRequest("Không rõ danh sách địa phương cần mở.")
     result = get_engine().search(state.q, **state.engine_args)  # type: ignore[arg-type]
     shown, hidden = split_branch(branch(result, state, tree, parent))
