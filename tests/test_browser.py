@@ -552,3 +552,4 @@ def test_print_leaves_out_the_sidebar_and_prints_the_address(page: Page) -> None
     expect(page.locator(".print-url")).to_contain_text(f"{page.url}")
     expect(page.locator(".hit").first).to_be_visible()
     shot(page, "18-print")
+

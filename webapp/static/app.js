@@ -38,6 +38,12 @@
     status.setAttribute("role", "status");
     aside.querySelector(".facets__footer").prepend(status);
 
+    /* Back from the next page (bfcache): the date boxes left out of that URL work again. */
+    window.addEventListener("pageshow", function () {
+      document.querySelectorAll('input[type="date"][form="search-form"]').forEach(function (box) {
+        box.disabled = false;
+      });
+    });
     form.addEventListener("submit", function () {
       /* Empty date boxes are left out of the URL. */
       document.querySelectorAll('input[type="date"][form="search-form"]').forEach(function (box) {
