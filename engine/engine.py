@@ -28,6 +28,7 @@ from .query import ParsedQuery, parse
 from .snapshot import Snapshot, Snapshots
 from .snippets import Pattern, find_marks, highlight, snippet, text_syllables, word_spans
 from .spelling import cased, corrected, suggestion
+from .timeline import UNDATED, date_range, months, range_mask, undated_mask
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
@@ -55,14 +56,24 @@ class SearchEngine:
         sort: str = "relevance",
         page: int = 1,
         per_page: int = 10,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        timeline: bool = False,
     ) -> dict:
-        """Results for `q` as the /api/search JSON (see interface.md)."""
+        """Results for `q` as the /api/search JSON (see interface.md).
+
+        `date_from`/`date_to` (`YYYY-MM-DD`, inclusive) bound the article date;
+        with `timeline` the answer also holds the articles per month
+        (`timeline`, the date range itself left out so every month shows) and
+        the undated count (`undated`).
+        """
         started = time.perf_counter()
         q = "" if q is None else str(q)
         sort = sort if sort in SORTS else "relevance"
         page = _clamp_int(page, 1, 1, 10**6)
         per_page = _clamp_int(per_page, 10, 1, MAX_PER_PAGE)
         filters = _clean_filters(filters)
+        date_from, date_to = date_range(date_from, date_to)
         result: dict = {
             "query": q,
             "total": 0,
@@ -71,6 +82,8 @@ class SearchEngine:
             "pages": 0,
             "sort": sort,
             "filters": filters,
+            "from": date_from,
+            "to": date_to,
             "suggestion": None,
             "unmatched": [],
             "hits": [],
@@ -78,6 +91,9 @@ class SearchEngine:
                        "locality_tree_2025": []},
             "relations": [],
         }
+        if timeline:
+            result["timeline"] = []
+            result["undated"] = 0
         parsed = parse(q)
         with self._lock:
             snap = self._snapshots.current()
@@ -92,13 +108,32 @@ class SearchEngine:
     def _search(self, snap: Snapshot, parsed: ParsedQuery, filters: dict[str, list[str]],
                 sort: str, page: int, per_page: int, result: dict) -> None:
         view, facets = snap.view, snap.facets
+        years = filters.get("year", [])
+        undated = UNDATED in years
+        if undated:  # the undated articles are the year facet's "no date" value
+            filters = {**filters, "year": [y for y in years if y != UNDATED]}
+            if not filters["year"]:
+                del filters["year"]
         masks = facets.filter_masks(filters)
+        if undated:
+            masks["year"] = masks.get("year", np.zeros(view.doc_count_all, dtype=bool)
+                                      ) | undated_mask(facets.dates)
+        dates = range_mask(facets.dates, result["from"], result["to"])
         named = query_place_name(result["query"]) if not parsed.is_empty else None
         allowed = view.live.copy()
         for mask in masks.values():
             allowed &= mask
+        undated_base = allowed.copy()  # every filter but the year's and the range's
+        if "year" in masks:
+            undated_base = view.live.copy()
+            for name, mask in masks.items():
+                if name != "year":
+                    undated_base &= mask
+        if dates is not None:
+            allowed &= dates
+            masks["date"] = dates
         if parsed.is_empty:
-            if not parsed.negative and not filters:
+            if not parsed.negative and not filters and not undated and dates is None:
                 return  # nothing asked: no results rather than the whole index
             # Facet counts ignore each facet's own selection.
             unfiltered = view.live & ~snap.scorer.excluded(parsed)
@@ -117,6 +152,13 @@ class SearchEngine:
                 if extra.any():  # the query's words are the place's name: none is left out
                     result["unmatched"] = []
             matched = unfiltered & allowed
+        if "timeline" in result:
+            without_range = unfiltered & view.live
+            for name, mask in masks.items():
+                if name != "date":
+                    without_range &= mask
+            result["timeline"] = months(facets.dates, without_range)
+            result["undated"] = int((without_range & undated_mask(facets.dates)).sum())
         docs = np.nonzero(matched)[0]
         total = len(docs)
         result["total"] = total
@@ -125,6 +167,14 @@ class SearchEngine:
             page = result["pages"]
             result["page"] = page
         result["facets"] = facets.counts(unfiltered, masks, filters)
+        if undated:
+            result["filters"] = {**filters, "year": [*filters.get("year", []), UNDATED]}
+        no_date = unfiltered & undated_base & undated_mask(facets.dates)
+        if dates is not None:
+            no_date &= dates  # a date range holds no undated article
+        if no_date.any() or undated:
+            result["facets"]["year"].append(
+                {"value": UNDATED, "label": "Không rõ ngày", "count": int(no_date.sum())})
         result["relations"] = _relations(snap, named, filters,
                                          {value for value, _ in
                                           facets.count("province_2025", matched)})
@@ -149,6 +199,14 @@ class SearchEngine:
                 result["suggestion"] = suggestion(snap, parsed, top, seen)
         if result["unmatched"]:  # a typo: the nearest indexed words, else accents alone
             result["suggestion"] = corrected(snap, parsed) or result["suggestion"]
+
+    def timeline(self, q: str | None, filters: dict[str, list[str]] | None = None,
+                 date_from: str | None = None, date_to: str | None = None) -> dict:
+        """Matching articles per month (the /api/timeline JSON) and how many state no date."""
+        result = self.search(q, filters=filters, per_page=1, date_from=date_from,
+                             date_to=date_to, timeline=True)
+        return {"query": result["query"], "from": result["from"], "to": result["to"],
+                "buckets": result["timeline"], "undated": result["undated"]}
 
     def _hit(self, snap: Snapshot, docnum: int, score: float, patterns: list[Pattern],
              seen: dict) -> dict:

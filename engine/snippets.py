@@ -41,6 +41,8 @@ class Pattern:
     fallback: bool = False
 
 
+#: Characters of context a snippet keeps before its first match (when the text has them).
+MIN_CONTEXT = 30
 #: Characters read around each occurrence of a query syllable (a match spans a few words).
 REACH = 160
 
@@ -163,14 +165,18 @@ def best_window(text: str, marks: list[tuple[int, int, int]],
             best = score
             start_mark = a
     start = start_mark
-    # Begin a little before the first match, at a sentence start when one is near.
+    # Begin a little before the first match, at a sentence start when one is near, but
+    # never right at the match: a reader needs a few words to see what it is about.
     lead = max(0, start - size // 4)
-    sentence = max(text.rfind(". ", lead, start), text.rfind("\n", lead, start))
-    if sentence >= 0:
+    latest = max(lead, start - MIN_CONTEXT)  # never negative: rfind reads that from the end
+    sentence = max(text.rfind(". ", lead, latest), text.rfind("\n", lead, latest))
+    if lead == 0 and start <= size // 4:
+        start = 0  # the text's own start is near: begin there
+    elif sentence >= 0:
         start = sentence + 1
     else:
-        space = text.rfind(" ", lead, start)
-        start = space + 1 if space >= 0 and start - lead >= size // 4 else lead
+        space = text.rfind(" ", lead, latest)
+        start = space + 1 if space >= 0 else lead
     while start < len(text) and text[start].isspace():
         start += 1
     return start, _cut(text, min(len(text), start + size))

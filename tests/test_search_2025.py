@@ -154,7 +154,7 @@ def test_site_shows_the_2025_tree_the_chip_and_the_relation(server):
     assert status == 200
     assert "Mộc Châu (huyện cũ, Sơn La) → phường Mộc Sơn" in html
     assert f'name="commune_2025" value="{MOC_SON}"' in html
-    assert "phường Mộc Sơn</span>" in html
+    assert "phường Mộc Sơn <span" in html
     status, html = _api(server, "/search", [("commune_2025", MOC_SON)])
     assert status == 200
     assert "Xã/phường (2025): phường Mộc Sơn (Sơn La)" in html

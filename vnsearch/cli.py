@@ -15,6 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable
+from datetime import datetime
 from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,11 +83,16 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | 
               help="A 2025 commune/ward: its code or its name (xã Bình Mỹ, Bình Mỹ (Ninh Bình)).")
 @click.option("--directive", multiple=True)
 @click.option("--year", multiple=True)
+@click.option("--from", "date_from", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only articles dated on or after this day (YYYY-MM-DD).")
+@click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only articles dated on or before this day (YYYY-MM-DD).")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
 @click.option("--page", type=click.IntRange(min=1), default=1)
 @click.option("--per-page", type=click.IntRange(min=1, max=100), default=10)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the JSON of /api/search.")
 def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_json: bool,
+           date_from: datetime | None, date_to: datetime | None,
            **facets: tuple[str, ...]) -> None:
     """Search the index."""
     from engine import SearchEngine
@@ -95,7 +101,9 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
         raise click.ClickException(f"no index at {index_dir}: run `vnsearch index` first")
     engine = SearchEngine(index_dir)
     filters = {name: list(values) for name, values in facets.items() if values}
-    result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page)
+    result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page,
+                           date_from=date_from.date().isoformat() if date_from else None,
+                           date_to=date_to.date().isoformat() if date_to else None)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:

@@ -8,11 +8,15 @@ restart to see new articles.
 
 from __future__ import annotations
 
+import hashlib
 import os
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask
+from flask import Flask, request
+from flask_compress import Compress
 
 #: Strict by design: every script and style is a static file of our own.
 CONTENT_SECURITY_POLICY = (
@@ -23,6 +27,27 @@ CONTENT_SECURITY_POLICY = (
 #: Largest request body accepted, in bytes. Every route is a GET, which needs
 #: none; waitress refuses a longer one with 413 before buffering it.
 REQUEST_BODY_LIMIT = 64 * 1024
+#: Static files named with their content's hash are cached for a year: a new
+#: version has a new URL, so nobody ever sees a stale stylesheet or script.
+STATIC_MAX_AGE = 365 * 24 * 3600
+#: Responses worth compressing (gzip or brotli, whichever the browser takes).
+COMPRESSED_TYPES = ["text/html", "text/css", "text/plain", "text/csv", "text/javascript",
+                    "application/javascript", "application/json", "application/x-ndjson",
+                    "application/atom+xml", "image/svg+xml"]
+
+
+@lru_cache(maxsize=64)
+def _content_hash(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def static_hash(folder: str, filename: str) -> str | None:
+    """The first 12 hex digits of a static file's SHA-256 (None: no such file)."""
+    path = Path(folder, filename)
+    try:
+        return _content_hash(str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return None
 
 
 def same_site_location(location: str) -> str:
@@ -47,8 +72,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=REQUEST_BODY_LIMIT,
         # Long URLs from huge queries are refused by our own checks, not by a 500.
         TEMPLATES_AUTO_RELOAD=False,
+        COMPRESS_MIMETYPES=COMPRESSED_TYPES,
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_MIN_SIZE=500,
+        # Streamed responses (exports) stay streamed: compressing them would buffer them whole.
+        COMPRESS_STREAMS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    # No blank lines from template tags: a results page is mostly loops.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if config:
         app.config.update(config)
@@ -64,6 +97,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages)
     app.register_blueprint(api, url_prefix="/api")
     register_error_handlers(app)
+    Compress(app)
+
+    @app.url_defaults
+    def hashed_static(endpoint: str, values: dict[str, Any]) -> None:
+        """`/static/style.css?v=<content hash>`: the URL changes whenever the file does."""
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            digest = static_hash(app.static_folder or "", values["filename"])
+            if digest:
+                values["v"] = digest
+
+    @app.after_request
+    def static_caching(response):  # type: ignore[no-untyped-def]
+        """A year of caching for a static URL that names the current content, else revalidate."""
+        if request.endpoint == "static" and response.status_code == 200:
+            filename = (request.view_args or {}).get("filename", "")
+            current = static_hash(app.static_folder or "", filename)
+            if current and request.args.get("v") == current:
+                response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}, immutable"
+            else:
+                response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.after_request
     def security_headers(response):  # type: ignore[no-untyped-def]

@@ -17,8 +17,22 @@ api = Blueprint("api", __name__)
 def search() -> dict[str, Any]:
     """Exactly what `vnsearch search --json` prints, for the same parameters."""
     state = parse_search_args(request.args)
-    return get_engine().search(state.q, filters=state.filters, sort=state.sort,
-                               page=state.page, per_page=state.per_page)
+    return get_engine().search(state.q, **state.engine_args)  # type: ignore[arg-type]
+
+
+@api.get("/timeline")
+def timeline() -> dict[str, Any]:
+    """Matching articles per month, the twin of the results page's chart.
+
+    `{"buckets": [{"month": "2022-10", "count": 3}], "undated": 1}`; the date
+    range itself is left out of the counts, so every month stays in view.
+    """
+    state = parse_search_args(request.args)
+    if state.is_empty:
+        return {"query": "", "from": None, "to": None, "buckets": [], "undated": 0}
+    return get_engine().timeline(state.q, filters=state.filters,
+                                 date_from=state.date_from or None,
+                                 date_to=state.date_to or None)
 
 
 @api.get("/article/<path:doc_id>")

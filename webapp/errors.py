@@ -26,7 +26,7 @@ TITLES = {
 }
 #: Werkzeug's default descriptions are English; these replace them.
 MESSAGES = {
-    404: "Trang hoặc bài viết bạn tìm không tồn tại hoặc đã bị xoá khỏi chỉ mục.",
+    404: "Trang hoặc bài viết bạn tìm không tồn tại hoặc đã bị xoá.",
     405: "Địa chỉ này không hỗ trợ phương thức đó.",
     413: "Yêu cầu gửi lên quá lớn.",
     414: "Địa chỉ quá dài.",

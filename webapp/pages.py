@@ -5,9 +5,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .params import SearchState, parse_search_args, query_param
+from .params import (
+    MAX_VALUE_CHARS,
+    BadRequest,
+    SearchState,
+    clean_text,
+    parse_search_args,
+    query_param,
+)
 from .shared_engine import get_engine
-from .viewmodels import article_page, search_page
+from .viewmodels import article_page, branch, search_page, split_branch, unit_name
 
 pages = Blueprint("pages", __name__)
 
@@ -18,7 +25,7 @@ SHOWN_ID_CHARS = 120
 def not_found_message(doc_id: str) -> str:
     """The 404 text for an id the index does not hold (a long id is cut short)."""
     shown = doc_id if len(doc_id) <= SHOWN_ID_CHARS else f"{doc_id[:SHOWN_ID_CHARS]}…"
-    return f"Không có bài viết nào có mã “{shown}” trong chỉ mục."
+    return f"Không có bài viết nào có mã “{shown}” trong kho bài viết."
 
 
 @pages.get("/")
@@ -33,15 +40,33 @@ def search() -> str:
     state = parse_search_args(request.args)
     if state.is_empty:
         return render_template("search.html", home=True, page=None, state=state)
-    result = get_engine().search(state.q, filters=state.filters, sort=state.sort,
-                                 page=state.page, per_page=state.per_page)
-    if isinstance(result.get("page"), int) and result["page"] >= 1:
-        # The search layer moves a page past the end back to the last page.
-        state = state.replace(page=result["page"])
+    result = get_engine().search(state.q, timeline=True, **state.engine_args)  # type: ignore[arg-type]
     page = search_page(result, state, base=url_for("pages.search"),
                        api_base=url_for("api.search"),
-                       article_base=url_for("pages.article", doc_id="x")[:-1])
+                       article_base=url_for("pages.article", doc_id="x")[:-1],
+                       timeline_api=url_for("api.timeline"),
+                       branch_base=url_for("pages.facet_branch"))
     return render_template("search.html", home=False, page=page, state=state)
+
+
+@pages.get("/facet-branch")
+def facet_branch() -> str:
+    """The places inside one province of the sidebar's tree, as an HTML fragment.
+
+    The results page prints the provinces only (hundreds of communes would
+    bloat it); opening a province fetches its part of the tree from here,
+    counted for the same search.
+    """
+    state = parse_search_args(request.args)
+    tree = request.args.get("tree", "")
+    parent = clean_text(request.args.get("parent") or "")
+    if (tree not in ("2025", "2022") or not parent or len(parent) > MAX_VALUE_CHARS
+            or state.is_empty):
+        raise BadRequest("Không rõ danh sách địa phương cần mở.")
+    result = get_engine().search(state.q, **state.engine_args)  # type: ignore[arg-type]
+    shown, hidden = split_branch(branch(result, state, tree, parent))
+    return render_template("_branch.html", shown=shown, hidden=hidden,
+                           label=unit_name("province", parent))
 
 
 @pages.get("/article/<path:doc_id>")

@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from engine.engine import MAX_PER_PAGE
 from engine.query import MAX_QUERY_CHARS
+from engine.timeline import parse_date
 
 #: Facet parameters, in the order the sidebar and the chips show them.
 FACET_PARAMS = ("province", "district", "commune", "province_2025", "commune_2025", "directive",
@@ -71,11 +72,20 @@ class SearchState:
     sort: str = "relevance"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
+    date_from: str = ""
+    date_to: str = ""
 
     @property
     def is_empty(self) -> bool:
         """Nothing asked yet: the home page."""
-        return not self.q and not self.filters
+        return not self.q and not self.filters and not self.date_from and not self.date_to
+
+    @property
+    def engine_args(self) -> dict[str, object]:
+        """The keyword arguments of `SearchEngine.search` for this state."""
+        return {"filters": self.filters, "sort": self.sort, "page": self.page,
+                "per_page": self.per_page, "date_from": self.date_from or None,
+                "date_to": self.date_to or None}
 
     def selected(self, facet: str, value: str) -> bool:
         return value in self.filters.get(facet, [])
@@ -87,6 +97,10 @@ class SearchState:
             pairs.append(("q", self.q))
         for name in FACET_PARAMS:
             pairs.extend((name, value) for value in self.filters.get(name, []))
+        if self.date_from:
+            pairs.append(("from", self.date_from))
+        if self.date_to:
+            pairs.append(("to", self.date_to))
         if self.sort != "relevance":
             pairs.append(("sort", self.sort))
         page = self.page if page is None else page
@@ -108,6 +122,8 @@ class SearchState:
             "sort": self.sort,
             "page": 1 if "page" not in changes else changes["page"],
             "per_page": self.per_page,
+            "date_from": self.date_from,
+            "date_to": self.date_to,
         }
         values.update({k: v for k, v in changes.items() if k != "page"})
         return SearchState(**values)  # type: ignore[arg-type]
@@ -125,6 +141,18 @@ class SearchState:
     def only(self, **facets: list[str]) -> SearchState:
         """A fresh search with just these filters (and the query), as article links use."""
         return SearchState(q=self.q, filters={k: v for k, v in facets.items() if v})
+
+
+def date_param(args: MultiDict[str, str], name: str, label: str) -> str:
+    """A `YYYY-MM-DD` bound from the URL ("" when absent), or BadRequest saying how to write it."""
+    raw = clean_text(args.get(name) or "")
+    if not raw:
+        return ""
+    value = parse_date(raw)
+    if value is None:
+        raise BadRequest(f"{label} phải là một ngày có thật, viết dạng năm-tháng-ngày, "
+                         f"ví dụ 2025-07-01 (nhận được “{raw[:20]}”).")
+    return value
 
 
 def query_param(args: MultiDict[str, str]) -> str:
@@ -154,13 +182,19 @@ def parse_search_args(args: MultiDict[str, str]) -> SearchState:
                 raise BadRequest(f"Giá trị bộ lọc quá dài: tối đa {MAX_VALUE_CHARS} ký tự.")
             values.append(value)
         if len(values) > MAX_VALUES_PER_FACET:
-            raise BadRequest(f"Quá nhiều giá trị cho bộ lọc “{name}”.")
+            raise BadRequest(f"Quá nhiều giá trị cho một bộ lọc: tối đa {MAX_VALUES_PER_FACET}.")
         if values:
             filters[name] = values
     sort = (args.get("sort") or "relevance").strip() or "relevance"
     if sort not in SORTS:
-        raise BadRequest("Cách sắp xếp không hợp lệ: dùng “relevance” hoặc “date”.")
+        raise BadRequest("Cách sắp xếp không hợp lệ: chỉ sắp xếp được theo mức liên quan "
+                         "hoặc theo ngày (mới nhất trước).")
+    date_from = date_param(args, "from", "Ngày bắt đầu")
+    date_to = date_param(args, "to", "Ngày kết thúc")
+    if date_from and date_to and date_from > date_to:
+        date_from, date_to = date_to, date_from  # picked the wrong way round: still one range
     page = int_param(args, "page", 1, 1, MAX_PAGE, "Số trang")
     per_page = int_param(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE,
                          "Số kết quả mỗi trang")
-    return SearchState(q=q, filters=filters, sort=sort, page=page, per_page=per_page)
+    return SearchState(q=q, filters=filters, sort=sort, page=page, per_page=per_page,
+                       date_from=date_from, date_to=date_to)

@@ -27,7 +27,8 @@ def get_engine() -> SearchEngine:
     index_dir = current_app.config["INDEX_DIR"]
     if not index_exists(index_dir):
         raise ServiceUnavailable(
-            "Chưa có chỉ mục tìm kiếm. Hãy chạy `vnsearch index` rồi thử lại."
+            "Kho bài viết chưa sẵn sàng để tìm kiếm. Vui lòng thử lại sau ít phút "
+            "(người quản trị: chạy `vnsearch index`)."
         )
     engine = current_app.extensions.get(_KEY)
     if engine is None:

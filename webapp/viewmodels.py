@@ -8,8 +8,10 @@ stays in the URL), and the locality tree of the sidebar.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,6 +19,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
+
+from engine.timeline import UNDATED, month_bounds
 
 from .params import FACET_PARAMS, MAX_PAGE, SearchState
 
@@ -30,6 +34,8 @@ FACET_NAMES = {
     "directive": "Văn bản",
     "year": "Năm",
 }
+#: What the year facet calls the articles that state no date.
+UNDATED_LABEL = "Không rõ ngày"
 #: How many values a facet list shows before “Xem thêm”.
 FACET_VISIBLE = 8
 #: How many locality badges a hit shows before “+N”.
@@ -109,7 +115,7 @@ def locality_label(loc: dict[str, Any], date: str | None = None) -> tuple[str, s
     """
     if _as_2025(loc, date):
         return str(loc["commune_2025"]), unit_2025_label(str(loc["code_2025"]))
-    names = [loc[n] for n in ("commune", "district", "province") if loc.get(n)]
+    names = [unit_name(n, loc[n]) for n in ("commune", "district", "province") if loc.get(n)]
     if not names:
         return "", ""
     return names[0], ", ".join(names)
@@ -141,6 +147,11 @@ class FacetNode:
     checked: bool
     input_id: str = ""
     children: list[FacetNode] = field(default_factory=list)
+    #: Children left out of the page (the tree is folded below the province): opened on demand.
+    folded: int = 0
+    #: Children on the page split like a group's values: (on screen, behind “Xem thêm”).
+    shown: list[FacetNode] = field(default_factory=list)
+    hidden: list[FacetNode] = field(default_factory=list)
 
     @property
     def count_text(self) -> str:
@@ -153,6 +164,8 @@ class FacetGroup:
     title: str
     visible: list[FacetNode]
     more: list[FacetNode]
+    #: The tree a folded node's children are fetched from (`2025`, `2022`), if any.
+    tree: str = ""
 
     @property
     def more_count(self) -> int:
@@ -160,20 +173,21 @@ class FacetGroup:
 
 
 class _Ids:
-    """Unique, stable input ids for checkboxes (labels need them)."""
+    """Unique, stable input ids for checkboxes (labels need them); short, for page size."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "") -> None:
         self.n = 0
+        self.prefix = prefix
 
     def __call__(self, param: str) -> str:
         self.n += 1
-        return f"f-{param}-{self.n}"
+        return f"f{self.prefix}-{self.n}"  # short: a page has a hundred of them
 
 
 def _split_visible(nodes: list[FacetNode], limit: int = FACET_VISIBLE
                    ) -> tuple[list[FacetNode], list[FacetNode]]:
     """Checked values and the biggest ones first on screen, the rest behind “Xem thêm”."""
-    if len(nodes) <= limit:
+    if len(nodes) <= limit + 2:  # “Xem thêm 1” would hide less than it costs
         return nodes, []
     def has_checked(node: FacetNode) -> bool:
         return node.checked or any(has_checked(c) for c in node.children)
@@ -196,15 +210,26 @@ def _flat_nodes(param: str, entries: Iterable[dict[str, Any]], state: SearchStat
         if not value or value in seen:
             continue
         seen.add(value)
-        label = directive_title(entry) if param == "directive" else value
+        label = str(entry.get("label") or value) if param in ("directive", "year") else (
+            unit_name(param, value))
+        if param == "directive":
+            label = directive_title(entry)
         nodes.append(FacetNode(param, value, label, int(entry.get("count", 0)),
                                state.selected(param, value), ids(param)))
     # A ticked value must stay on screen (to be unticked) even when nothing matches it now.
     for value in state.filters.get(param, []):
         if value not in seen:
-            label = directive_title({"code": value}) if param == "directive" else value
+            label = directive_title({"code": value}) if param == "directive" else (
+                UNDATED_LABEL if (param, value) == ("year", UNDATED) else unit_name(param, value))
             nodes.append(FacetNode(param, value, label, 0, True, ids(param)))
     return nodes
+
+
+def unit_name(param: str, name: str) -> str:
+    """A place as readers say it: `Quận 1`, `Phường 4` where the bare name is a number."""
+    if name.isdigit():
+        return {"district": f"Quận {name}", "commune": f"Phường {name}"}.get(param, name)
+    return name
 
 
 def _tree_from_field(tree: list[dict[str, Any]], state: SearchState, ids: _Ids,
@@ -215,7 +240,7 @@ def _tree_from_field(tree: list[dict[str, Any]], state: SearchState, ids: _Ids,
     nodes = []
     for entry in tree:
         value = str(entry.get("value", ""))
-        node = FacetNode(param, value, value, int(entry.get("count", 0)),
+        node = FacetNode(param, value, unit_name(param, value), int(entry.get("count", 0)),
                          state.selected(param, value), ids(param))
         node.children = _tree_from_field(entry.get("children") or [], state, ids, level + 1)
         nodes.append(node)
@@ -252,7 +277,8 @@ def locality_tree(facets: dict[str, Any], hits: list[dict[str, Any]],
         for param in ("province", "district", "commune"):
             for value in state.filters.get(param, []):
                 if (param, value) not in present:
-                    nodes.append(FacetNode(param, value, value, 0, True, ids(param)))
+                    nodes.append(FacetNode(param, value, unit_name(param, value), 0, True,
+                                           ids(param)))
         return nodes
     parent: dict[tuple[str, str], tuple[str, str]] = {}
     for hit in hits:
@@ -338,22 +364,74 @@ def tree_2025(facets: dict[str, Any], state: SearchState, ids: _Ids) -> list[Fac
     return nodes
 
 
+def _has_checked(node: FacetNode) -> bool:
+    return node.checked or any(_has_checked(c) for c in node.children)
+
+
+def fold_tree(nodes: list[FacetNode], depth: int = 0) -> None:
+    """Below the top level, only the branches holding a ticked value stay on the page.
+
+    The others keep a count of their children (`folded`), which the page
+    opens on demand (a lone province is open already), so a search over
+    many places does not print hundreds of checkboxes. What stays is split
+    like a group: top values, then more.
+    """
+    for node in nodes:
+        # A lone province is opened: there is nothing else to choose at its level.
+        if depth == 0 and len(nodes) > 1 and node.children and not _has_checked(node):
+            node.folded = len(node.children)
+            node.children = []
+            continue
+        fold_tree(node.children, depth + 1)
+        node.shown, node.hidden = _split_visible(node.children)
+
+
+def open_branch(nodes: list[FacetNode]) -> None:
+    """A branch fetched on demand: every level split into top values and more."""
+    for node in nodes:
+        open_branch(node.children)
+        node.shown, node.hidden = _split_visible(node.children)
+
+
+def split_branch(nodes: list[FacetNode]) -> tuple[list[FacetNode], list[FacetNode]]:
+    """A fetched branch's top values and the rest."""
+    return _split_visible(nodes)
+
+
 def facet_groups(result: dict[str, Any], state: SearchState) -> list[FacetGroup]:
-    """The sidebar: locality tree, 2025 provinces and communes, directives, years."""
+    """The sidebar: 2025 places first (today's news uses them), then the 2022 tree,
+    directives and years (with the undated articles as “Không rõ ngày”)."""
     facets = result.get("facets") or {}
     ids = _Ids()
     groups = []
-    tree = locality_tree(facets, result.get("hits") or [], state, ids)
-    groups.append(FacetGroup("locality", "Địa phương", *_split_visible(tree)))
     p2025 = tree_2025(facets, state, ids)
-    groups.append(FacetGroup("province_2025", "Địa phương sau sáp nhập 2025",
-                             *_split_visible(p2025)))
+    fold_tree(p2025)
+    groups.append(FacetGroup("province_2025", "Địa phương (từ 1/7/2025)",
+                             *_split_visible(p2025), tree="2025"))
+    tree = locality_tree(facets, result.get("hits") or [], state, ids)
+    fold_tree(tree)
+    groups.append(FacetGroup("locality", "Địa phương (trước sáp nhập 2025)",
+                             *_split_visible(tree), tree="2022"))
     directives = _flat_nodes("directive", facets.get("directive") or [], state, ids)
     groups.append(FacetGroup("directive", "Văn bản của Đảng", *_split_visible(directives)))
     years = _flat_nodes("year", facets.get("year") or [], state, ids)
-    years.sort(key=lambda n: n.value, reverse=True)
+    years.sort(key=lambda n: (n.value != UNDATED, n.value), reverse=True)
     groups.append(FacetGroup("year", "Năm", *_split_visible(years)))
     return [g for g in groups if g.visible]
+
+
+def branch(result: dict[str, Any], state: SearchState, tree: str, parent: str
+           ) -> list[FacetNode]:
+    """The children of one province of a tree (`2025` or `2022`), for opening it in place."""
+    facets = result.get("facets") or {}
+    ids = _Ids(f"{tree}-{zlib.crc32(parent.encode()) % 10**6}")
+    nodes = (tree_2025(facets, state, ids) if tree == "2025"
+             else locality_tree(facets, result.get("hits") or [], state, ids))
+    for node in nodes:
+        if node.value == parent and node.param in ("province", "province_2025"):
+            open_branch(node.children)
+            return node.children
+    return []
 
 
 def chips(state: SearchState, base: str) -> list[Link]:
@@ -362,10 +440,16 @@ def chips(state: SearchState, base: str) -> list[Link]:
     for param in FACET_PARAMS:
         for value in state.filters.get(param, []):
             label = directive_title({"code": value}) if param == "directive" else (
-                unit_2025_label(value) if param == "commune_2025" else value)
+                unit_2025_label(value) if param == "commune_2025" else (
+                    UNDATED_LABEL if (param, value) == ("year", UNDATED)
+                    else unit_name(param, value)))
             url = _url(base, state.toggled(param, value))
             out.append(Link(f"{FACET_NAMES[param]}: {label}", url,
                             title=f"Bỏ bộ lọc {FACET_NAMES[param]}: {label}", kind=param))
+    if state.date_from or state.date_to:
+        label = f"Ngày: {range_text(state)}"
+        out.append(Link(label, _url(base, state.replace(date_from="", date_to="")),
+                        title=f"Bỏ bộ lọc {label}", kind="date"))
     return out
 
 
@@ -439,12 +523,102 @@ def pagination(state: SearchState, pages: int, base: str) -> dict[str, Any] | No
     }
 
 
+#: The chart's drawing box (the SVG scales to the column's width).
+CHART_WIDTH, CHART_HEIGHT, CHART_BAR_MAX = 640, 96, 72
+#: Date presets: label, days back from today.
+DATE_PRESETS = (("7 ngày", 7), ("30 ngày", 30), ("12 tháng", 365))
+_MONTHS_VI = "tháng {m}/{y}"
+
+
+def month_label(month: str) -> str:
+    """`2022-10` → `tháng 10/2022`."""
+    year, mon = month.split("-")
+    return _MONTHS_VI.format(m=int(mon), y=year)
+
+
+def timeline_view(result: dict[str, Any], state: SearchState, base: str
+                  ) -> dict[str, Any] | None:
+    """The per-month bars above the results: geometry for the SVG, a link per bar
+    (a click selects that month as the date range), and the undated count."""
+    buckets = [b for b in result.get("timeline") or [] if b.get("month")]
+    undated = int(result.get("undated") or 0)
+    if not buckets:
+        return None
+    peak = max(int(b["count"]) for b in buckets) or 1
+    step = CHART_WIDTH / len(buckets)
+    gap = min(4.0, step * 0.2)
+    bars = []
+    for i, bucket in enumerate(buckets):
+        count = int(bucket["count"])
+        start, end = month_bounds(str(bucket["month"]))
+        height = max(2.0, CHART_BAR_MAX * count / peak) if count else 0.0
+        chosen = bool(state.date_from or state.date_to) and (
+            (not state.date_to or start <= state.date_to)
+            and (not state.date_from or end >= state.date_from))
+        bars.append({
+            "x": round(i * step + gap / 2, 1), "width": round(step - gap, 1),
+            "y": round(CHART_BAR_MAX - height + 4, 1), "height": round(height, 1),
+            "url": _url(base, state.replace(date_from=start, date_to=end)),
+            "label": f"{month_label(str(bucket['month']))}: {format_count(count)} bài",
+            "chosen": chosen, "count": count,
+        })
+    every = max(1, math.ceil(len(buckets) / 8))
+    ticks = [{"x": round(i * step + step / 2, 1), "text": _short_month(str(b["month"]))}
+             for i, b in enumerate(buckets) if i % every == 0 or i == len(buckets) - 1
+             and (len(buckets) - 1) % every > every // 2]
+    return {
+        "bars": bars, "ticks": ticks, "width": CHART_WIDTH, "height": CHART_HEIGHT,
+        "baseline": CHART_BAR_MAX + 4,
+        "summary": (f"Số bài theo tháng, từ {month_label(buckets[0]['month'])} "
+                    f"đến {month_label(buckets[-1]['month'])}"),
+        "undated": format_count(undated) if undated else "",
+    }
+
+
+def _short_month(month: str) -> str:
+    year, mon = month.split("-")
+    return f"{int(mon)}/{year[2:]}"
+
+
+def date_view(state: SearchState, base: str, today: dt.date | None = None) -> dict[str, Any]:
+    """The date filter: the chosen range, the presets as links, and a link to clear it."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    presets = []
+    for label, days in DATE_PRESETS:
+        start = (today - dt.timedelta(days=days - 1)).isoformat()
+        end = today.isoformat()
+        presets.append(Link(label, _url(base, state.replace(date_from=start, date_to=end)),
+                            title=f"Các bài từ {format_date(start)} đến {format_date(end)}",
+                            current=(state.date_from, state.date_to) == (start, end)))
+    return {
+        "from": state.date_from, "to": state.date_to, "presets": presets,
+        "today": today.isoformat(),
+        "clear_url": (_url(base, state.replace(date_from="", date_to=""))
+                      if state.date_from or state.date_to else ""),
+    }
+
+
+def range_text(state: SearchState) -> str:
+    """`từ 01/01/2026 đến 31/01/2026`, as a chip says it."""
+    if state.date_from and state.date_to:
+        return f"từ {format_date(state.date_from)} đến {format_date(state.date_to)}"
+    if state.date_from:
+        return f"từ {format_date(state.date_from)}"
+    return f"đến {format_date(state.date_to)}"
+
+
 def search_page(result: dict[str, Any], state: SearchState, base: str, api_base: str,
-                article_base: str) -> dict[str, Any]:
-    """Everything the results page prints."""
+                article_base: str, timeline_api: str = "", branch_base: str = ""
+                ) -> dict[str, Any]:
+    """Everything the results page prints.
+
+    A page past the end says so (with links to the last and first pages)
+    rather than quietly showing another page.
+    """
     total = int(result.get("total") or 0)
     per_page = int(result.get("per_page") or state.per_page)
     pages = int(result.get("pages") or math.ceil(total / max(per_page, 1)))
+    beyond = bool(total) and state.page > pages
     suggestion = result.get("suggestion")
     sort_links = [
         Link("Liên quan nhất", f"{base}?{state.query_string(sort='relevance')}",
@@ -452,7 +626,8 @@ def search_page(result: dict[str, Any], state: SearchState, base: str, api_base:
         Link("Mới nhất", f"{base}?{state.query_string(sort='date')}",
              current=state.sort == "date"),
     ]
-    hits = [hit_view(h, state, base, article_base) for h in result.get("hits") or []]
+    hits = [] if beyond else [hit_view(h, state, base, article_base)
+                              for h in result.get("hits") or []]
     first = (state.page - 1) * per_page + 1
     return {
         "state": state,
@@ -462,20 +637,43 @@ def search_page(result: dict[str, Any], state: SearchState, base: str, api_base:
         "range_text": (f"{format_count(first)}–{format_count(first + len(hits) - 1)}"
                        if hits and total > len(hits) else ""),
         "hits": hits,
-        "beyond_last_page": not hits and total > 0,
+        "beyond_last_page": beyond,
+        "asked_page": format_count(state.page),
+        "pages_text": format_count(pages),
+        "last_page_url": f"{base}?{urlencode(state.items(page=max(pages, 1)))}",
         "first_page_url": f"{base}?{urlencode(state.items(page=1))}",
+        "timeline": timeline_view(result, state, base),
+        "timeline_json_url": f"{timeline_api}?{urlencode(state.items(page=1))}",
+        "branch_url": f"{branch_base}?{urlencode(state.items(page=1))}",
+        "count_url": api_base,
+        "dates": date_view(state, base),
         "suggestion": (Link(suggestion, f"{base}?{state.query_string(q=suggestion)}")
                        if suggestion else None),
         "unmatched": ", ".join(str(word) for word in result.get("unmatched") or []),
         "facets": facet_groups(result, state),
         "chips": chips(state, base),
-        "active_filters": sum(len(v) for v in state.filters.values()),
-        "clear_filters_url": f"{base}?{state.query_string(filters={})}" if state.q else "/",
+        "active_filters": sum(len(v) for v in state.filters.values())
+        + bool(state.date_from or state.date_to),
+        "clear_filters_url": (f"{base}?{state.query_string(filters={}, date_from='', date_to='')}"
+                              if state.q else "/"),
         "sort_links": sort_links,
-        "pagination": pagination(state, pages, base),
+        "pagination": None if beyond else pagination(state, pages, base),
         "json_url": f"{api_base}?{urlencode(state.items())}",
         "relations": [str(line) for line in result.get("relations") or []],
     }
+
+
+#: Length of a link preview's description (what chat apps and search engines show).
+DESCRIPTION_CHARS = 200
+
+
+def describe(record: dict[str, Any]) -> str:
+    """The article's summary, else the start of its body, cut at a word, for link previews."""
+    text = " ".join(str(record.get("summary") or record.get("body") or "").split())
+    if len(text) <= DESCRIPTION_CHARS:
+        return text
+    cut = text.rfind(" ", 0, DESCRIPTION_CHARS)
+    return text[: cut if cut > 0 else DESCRIPTION_CHARS] + "…"
 
 
 def article_page(record: dict[str, Any], q: str, search_base: str, article_base: str,
@@ -549,5 +747,6 @@ def article_page(record: dict[str, Any], q: str, search_base: str, article_base:
         "directives": directives,
         "related": related,
         "back_url": f"{search_base}?{urlencode({'q': q})}" if q else "",
+        "description": describe(record),
         "json_url": api_url + article_qs,
     }
