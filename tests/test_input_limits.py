@@ -14,7 +14,6 @@ import gzip
 import json
 import lzma
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -193,21 +192,18 @@ def test_file_name_not_utf8_is_reported_and_good_files_read(tmp_path: Path) -> N
 # ------------------------------------------------------------ compression bombs
 
 
-def _cap_address_space() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (BOMB_ADDRESS_SPACE, BOMB_ADDRESS_SPACE))
-
-
 def run_measured(args: list[str], timeout: float = 300) -> tuple[int, str, str, int]:
     """`vnsearch ARGS` in a child with capped address space: (status, stdout, stderr, peak RSS).
 
     The peak comes from wait4 on that child alone (not on every child this
-    test process ever had).
+    test process ever had). The cap is set by a shell that then becomes
+    Python (`ulimit -v; exec`), not in a forked copy of this test process:
+    a fork's peak would count this process's own memory too.
     """
+    capped = ["/bin/sh", "-c", 'ulimit -v "$0" && exec "$@"', str(BOMB_ADDRESS_SPACE // 1024),
+              sys.executable, "-m", "vnsearch", *args]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "vnsearch", *args], cwd=REPO, stdout=out, stderr=err,
-            preexec_fn=_cap_address_space,
-        )
+        proc = subprocess.Popen(capped, cwd=REPO, stdout=out, stderr=err)
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
