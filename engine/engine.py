@@ -163,6 +163,8 @@ class SearchEngine:
             "localities": meta.get("localities", []),
             "directives": meta.get("directives", []),
             "source": public_source(stored.get("source")),
+            "source_url": meta.get("source_url") or None,
+            "outlet": meta.get("outlet") or None,
         }
 
     # -- suggestion ------------------------------------------------------------
@@ -194,6 +196,8 @@ class SearchEngine:
                 "author": stored.get("author") or None,
                 "body": body,
                 "source": public_source(stored.get("source")),
+                "source_url": meta.get("source_url") or None,
+                "outlet": meta.get("outlet") or None,
                 "localities": meta.get("localities", []),
                 "directives": meta.get("directives", []),
                 "title_html": highlight(title, title_marks),

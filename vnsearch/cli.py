@@ -82,6 +82,7 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | 
               help="A 2025 commune/ward: its code or its name (xã Bình Mỹ, Bình Mỹ (Ninh Bình)).")
 @click.option("--directive", multiple=True)
 @click.option("--year", multiple=True)
+@click.option("--outlet", multiple=True, help="An outlet (vnexpress.net), as the facet lists it.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
 @click.option("--page", type=click.IntRange(min=1), default=1)
 @click.option("--per-page", type=click.IntRange(min=1, max=100), default=10)
@@ -292,7 +293,7 @@ def format_results(result: dict) -> str:
     facets = result.get("facets") or {}
     names = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã",
              "province_2025": "Tỉnh (2025)", "commune_2025": "Xã (2025)",
-             "directive": "Văn bản", "year": "Năm"}
+             "directive": "Văn bản", "year": "Năm", "outlet": "Nguồn"}
     shown = False
     for name in names:
         entries = facets.get(name) or []

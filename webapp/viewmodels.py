@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
 
-from .params import FACET_PARAMS, MAX_PAGE, SearchState
+from .params import DEFAULT_PER_PAGE, FACET_PARAMS, MAX_PAGE, SearchState
 
 #: Short names used on chips and badges.
 FACET_NAMES = {
@@ -29,6 +29,7 @@ FACET_NAMES = {
     "commune_2025": "Xã/phường (2025)",
     "directive": "Văn bản",
     "year": "Năm",
+    "outlet": "Nguồn",
 }
 #: How many values a facet list shows before “Xem thêm”.
 FACET_VISIBLE = 8
@@ -353,6 +354,8 @@ def facet_groups(result: dict[str, Any], state: SearchState) -> list[FacetGroup]
     years = _flat_nodes("year", facets.get("year") or [], state, ids)
     years.sort(key=lambda n: n.value, reverse=True)
     groups.append(FacetGroup("year", "Năm", *_split_visible(years)))
+    outlets = _flat_nodes("outlet", facets.get("outlet") or [], state, ids)
+    groups.append(FacetGroup("outlet", "Nguồn tin", *_split_visible(outlets)))
     return [g for g in groups if g.visible]
 
 
@@ -400,6 +403,7 @@ def hit_view(hit: dict[str, Any], state: SearchState, base: str, article_base: s
         "title_html": marked_html(hit.get("title_html") or str(escape(hit.get("title") or ""))),
         "date": format_date(hit.get("date")),
         "iso_date": hit.get("date") or "",
+        "outlet": hit.get("outlet") or "",
         "snippet": marked_html(hit.get("snippet")),
         "badges": badges[:HIT_BADGES],
         "more_badges": max(0, len(badges) - HIT_BADGES),
@@ -473,6 +477,8 @@ def search_page(result: dict[str, Any], state: SearchState, base: str, api_base:
         "sort_links": sort_links,
         "pagination": pagination(state, pages, base),
         "json_url": f"{api_base}?{urlencode(state.items())}",
+        # the whole result set (exports, feed): no page, no page size
+        "export_qs": "?" + urlencode(state.replace(per_page=DEFAULT_PER_PAGE).items(page=1)),
         "relations": [str(line) for line in result.get("relations") or []],
     }
 
@@ -541,6 +547,7 @@ def article_page(record: dict[str, Any], q: str, search_base: str, article_base:
         "iso_date": record.get("date") or "",
         "author": record.get("author") or "",
         "source_url": source_url,
+        "outlet": record.get("outlet") or "",
         "source": record.get("source") or "",
         "summary": record.get("summary") or "",
         "paragraphs": paragraphs,
