@@ -18,6 +18,8 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
 
+from engine.snippets import unbreakable_codes
+
 from .params import DEFAULT_PER_PAGE, FACET_PARAMS, MAX_PAGE, SearchState
 
 #: Short names used on chips and badges.
@@ -49,7 +51,7 @@ def marked_html(html: str | None) -> Markup:
     html = html or ""
     if "<" in _MARK_TAGS.sub("", html) or ">" in _MARK_TAGS.sub("", html):
         return Markup(escape(html))
-    return Markup(html)
+    return Markup(unbreakable_codes(html))  # `05-HD/BTCTU` never wraps inside
 
 
 def format_date(iso: str | None) -> str:
