@@ -284,3 +284,13 @@ def test_codes_never_break_on_the_page(server: Served) -> None:
     page = fetch(f"{server.url}/search?{urlencode({'q': CODE})}")[2]
     assert "<mark>05\u2011HD/\u2060BTCTU</mark>" in page  # shown unbreakable
     assert "<mark>05-HD/BTCTU</mark>" not in page
+
+
+def test_cli_prints_the_same_exports(server: Served, index_dir: Path) -> None:
+    for fmt in ("csv", "jsonl"):
+        cli = subprocess.run(
+            [sys.executable, "-m", "vnsearch", "search", MARKER, "--index", str(index_dir),
+             "--sort", "date", "--format", fmt],
+            cwd=REPO, capture_output=True, timeout=300, check=True)
+        web = download(f"{server.url}/export.{fmt}?q={MARKER}&sort=date")[1]
+        assert cli.stdout == web

@@ -87,8 +87,10 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | 
 @click.option("--page", type=click.IntRange(min=1), default=1)
 @click.option("--per-page", type=click.IntRange(min=1, max=100), default=10)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the JSON of /api/search.")
+@click.option("--format", "export_format", type=click.Choice(["csv", "jsonl"]), default=None,
+              help="Print every hit (all pages) as /export.csv or /export.jsonl does.")
 def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_json: bool,
-           **facets: tuple[str, ...]) -> None:
+           export_format: str | None, **facets: tuple[str, ...]) -> None:
     """Search the index."""
     from engine import SearchEngine
 
@@ -96,6 +98,15 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
         raise click.ClickException(f"no index at {index_dir}: run `vnsearch index` first")
     engine = SearchEngine(index_dir)
     filters = {name: list(values) for name, values in facets.items() if values}
+    if export_format:
+        from engine.export import csv_lines, iter_hits, jsonl_lines
+
+        lines = csv_lines if export_format == "csv" else jsonl_lines
+        out = click.get_binary_stream("stdout")
+        for line in lines(iter_hits(engine, query, filters=filters, sort=sort)):
+            out.write(line.encode("utf-8"))
+        out.flush()
+        return
     result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
