@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import feedparser
 import pytest
 from conftest import REPO, copy_corpus, index_beside
+from playwright.sync_api import Browser, expect, sync_playwright
 from test_hardening_web import Served, fetch
 
 #: A word only the generated articles hold; more of them than one engine page (100).
@@ -294,3 +295,77 @@ def test_cli_prints_the_same_exports(server: Served, index_dir: Path) -> None:
             cwd=REPO, capture_output=True, timeout=300, check=True)
         web = download(f"{server.url}/export.{fmt}?q={MARKER}&sort=date")[1]
         assert cli.stdout == web
+
+
+# --------------------------------------------------------------------------- in the browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium must be installed (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_user_downloads_exports_and_follows_the_source(browser: Browser, server: Served,
+                                                       width: int) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="vi-VN",
+                                  base_url=server.url, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"/search?q={MARKER}")
+    shown = int(page.locator(".results__summary strong").inner_text().replace(".", ""))
+    exports = page.locator(".results__exports")
+    expect(exports).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"exports-results-{width}.png"))
+    with page.expect_download() as csv_download:
+        exports.get_by_role("link", name="CSV").click()
+    rows = read_csv(Path(csv_download.value.path()).read_bytes())
+    assert len(rows) == shown and csv_download.value.suggested_filename.endswith(".csv")
+    with page.expect_download() as jsonl_download:
+        exports.get_by_role("link", name="JSONL").click()
+    lines = Path(jsonl_download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [row["id"] for row in rows]
+    feed_href = exports.get_by_role("link", name="Atom (theo dõi)").get_attribute("href")
+    feed = feedparser.parse(page.request.get(feed_href).body())
+    assert not feed.bozo and len(feed.entries) == 50
+    # the result's outlet, then the article's link to the original
+    hit = page.locator(".hit", has_text="Giao thông nông thôn")
+    expect(hit.locator(".hit__outlet")).to_have_text("vnexpress.net")
+    hit.get_by_role("link").first.click()
+    source = page.get_by_role("link", name="Bài gốc")
+    expect(source).to_have_attribute(
+        "href", "https://www.vnexpress.net/giao-thong-nong-thon-1.html")
+    expect(source).to_have_attribute("rel", re.compile(r"\bnoopener\b"))
+    page.screenshot(path=str(ARTIFACTS / f"exports-article-{width}.png"))
+    context.close()
+    assert not errors, errors
+
+
+def test_a_code_never_wraps_inside(browser: Browser, server: Served) -> None:
+    """At every width wider than the code, the marked `05-HD/BTCTU` stays on one line."""
+    context = browser.new_context(viewport={"width": 360, "height": 800}, base_url=server.url)
+    page = context.new_page()
+    page.goto(f"/search?{urlencode({'q': CODE})}")
+    lines = page.evaluate("""() => {
+        const snippet = document.querySelector('.hit__snippet');
+        const mark = [...snippet.querySelectorAll('mark')].find(m => m.textContent.length > 8);
+        const counts = [];
+        for (let w = 120; w <= 400; w += 2) {  // wider than the code itself
+            snippet.style.width = w + 'px';
+            counts.push(mark.getClientRects().length);
+        }
+        return counts;
+    }""")
+    assert set(lines) == {1}
+    context.close()
