@@ -49,7 +49,7 @@ def iter_hits(engine: SearchEngine, q: str | None, filters: dict[str, list[str]]
     page = 1
     while True:
         result = engine.search(q, filters=filters, sort=sort, page=page, per_page=page_size,
-                               **options)
+                               snippets=False, **options)
         if result.get("page") != page:  # the engine moved a page past the end back
             return
         yield from result.get("hits") or []
