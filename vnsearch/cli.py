@@ -254,6 +254,8 @@ def format_record(article: Article) -> str:
         f"date:       {printable(article.date or '-')}",
         f"author:     {printable(article.author or '-')}",
         f"source:     {display_path(article.source) if article.source else '-'}",
+        f"url:        {printable(article.source_url or '-')}",
+        f"outlet:     {printable(article.outlet or '-')}",
     ]
     for i, loc in enumerate(article.localities):
         names = printable(", ".join(n for n in (loc.commune, loc.district, loc.province) if n))
