@@ -19,11 +19,17 @@ from .snippets import syllables_near, text_syllables, word_spans
 CASE_DOCS = 3
 
 def read_texts(snap: Snapshot, docnum: int, seen: dict) -> tuple[dict, list]:
-    """Stored fields and [(title, syllables), (body, syllables)], once per query."""
+    """Stored fields and [(title, syllables), (body, syllables)], once per query.
+
+    `seen["texts"] = False` asks for the stored fields only (no syllables: nothing to mark).
+    """
     if docnum not in seen:
         stored = snap.view.stored(docnum)
         title = stored.get("title") or ""
         body = stored.get("body") or ""
+        if seen.get("texts") is False:
+            seen[docnum] = (stored, [(title, []), (body, [])])
+            return seen[docnum]
         wanted = seen.get("wanted")
         spans = word_offsets(stored, body)
         body_syls = (syllables_near(body, spans, wanted) if wanted

@@ -59,13 +59,16 @@ class SearchEngine:
         date_from: str | None = None,
         date_to: str | None = None,
         timeline: bool = False,
+        snippets: bool = True,
     ) -> dict:
         """Results for `q` as the /api/search JSON (see interface.md).
 
         `date_from`/`date_to` (`YYYY-MM-DD`, inclusive) bound the article date;
         with `timeline` the answer also holds the articles per month
         (`timeline`, the date range itself left out so every month shows) and
-        the undated count (`undated`).
+        the undated count (`undated`). `snippets=False` gives hits without
+        snippet and marks (`snippet` empty, no suggestion): what exports need,
+        for a tenth of the cost.
         """
         started = time.perf_counter()
         q = "" if q is None else str(q)
@@ -100,13 +103,14 @@ class SearchEngine:
             if snap is None:
                 result["took_ms"] = _ms(started)
                 return result
-            self._search(snap, parsed, filters, sort, page, per_page, result)
+            self._search(snap, parsed, filters, sort, page, per_page, result, snippets)
             snap.settle()
         result["took_ms"] = _ms(started)
         return result
 
     def _search(self, snap: Snapshot, parsed: ParsedQuery, filters: dict[str, list[str]],
-                sort: str, page: int, per_page: int, result: dict) -> None:
+                sort: str, page: int, per_page: int, result: dict,
+                snippets: bool = True) -> None:
         view, facets = snap.view, snap.facets
         years = filters.get("year", [])
         undated = UNDATED in years
@@ -187,6 +191,8 @@ class SearchEngine:
                                | {syl.folded for syl in parsed.syllables}
                                ) if patterns and not any(p.prefix for p in patterns) else None
             seen: dict = {"wanted": wanted}
+            if not snippets:  # metadata only: no words are read (documents.read_texts)
+                patterns, seen["texts"] = [], False
             hits = [self._hit(snap, int(d), float(scores[d]), patterns, seen) for d in page_docs]
             if not parsed.is_empty:  # a long query's partial matches say what they lack
                 for hit, d in zip(hits, page_docs, strict=True):
@@ -194,7 +200,7 @@ class SearchEngine:
                     hit["missing"] = [] if scores[d] <= PLACE_SCORE else \
                         snap.scorer.missing(parsed, int(d))
             result["hits"] = hits
-            if not parsed.is_empty:
+            if not parsed.is_empty and snippets:
                 top = order[:SUGGESTION_DOCS]
                 result["suggestion"] = suggestion(snap, parsed, top, seen)
         if result["unmatched"]:  # a typo: the nearest indexed words, else accents alone
@@ -222,10 +228,12 @@ class SearchEngine:
             "date": stored.get("date") or None,
             "author": stored.get("author") or None,
             "score": round(score, 4),
-            "snippet": snippet(body, body_marks),
+            "snippet": snippet(body, body_marks) if seen.get("texts", True) else "",
             "localities": meta.get("localities", []),
             "directives": meta.get("directives", []),
             "source": public_source(stored.get("source")),
+            "source_url": meta.get("source_url") or None,
+            "outlet": meta.get("outlet") or None,
         }
 
     # -- suggestion ------------------------------------------------------------
@@ -257,6 +265,8 @@ class SearchEngine:
                 "author": stored.get("author") or None,
                 "body": body,
                 "source": public_source(stored.get("source")),
+                "source_url": meta.get("source_url") or None,
+                "outlet": meta.get("outlet") or None,
                 "localities": meta.get("localities", []),
                 "directives": meta.get("directives", []),
                 "title_html": highlight(title, title_marks),

@@ -17,15 +17,28 @@ spelling that folds to it.
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
 from dataclasses import dataclass
 from html import escape
 
 from indexer.analysis import Syl, find_folded, text_syllables
-from indexer.segment import segment
+from indexer.segment import CODE_PATTERN, segment
 
 #: Snippet length in characters (about two lines of a results page).
 SNIPPET_CHARS = 240
+#: Document codes as written (`05-HD/BTCTU`, `21- KL/TW`): a snippet never starts or ends
+#: inside one.
+_CODE_RE = re.compile(CODE_PATTERN)
+#: A code in HTML that may hold <mark> tags (`<mark>21-KL/TW</mark>`, `<mark>21</mark>-KL/TW`):
+#: a number, then at least two separator-and-capitalised-letters groups.
+_TAG = r"(?:</?mark>)?"
+_HTML_CODE_RE = re.compile(
+    rf"(?<![\w/])\d{{1,5}}{_TAG}(?:\s?{_TAG}[-/–]{_TAG}\s?{_TAG}[A-ZĐ][A-ZĐa-zđ]{{1,9}}{_TAG}){{2,3}}"
+    r"(?![\w/])")
+#: Inside a code shown on a page: a non-breaking hyphen, a word joiner after `/`, no-break
+#: spaces; the query normaliser reads all three back as typed, so a copied code still searches.
+_UNBREAKABLE = str.maketrans({"-": "\u2011", "–": "\u2011", "/": "/\u2060", " ": "\u00a0"})
 
 
 @dataclass(frozen=True)
@@ -179,15 +192,43 @@ def best_window(text: str, marks: list[tuple[int, int, int]],
         start = space + 1 if space >= 0 else lead
     while start < len(text) and text[start].isspace():
         start += 1
+    code = _code_around(text, start)
+    if code:  # begin with the whole code, not its tail
+        start = code[0]
     return start, _cut(text, min(len(text), start + size))
 
 
 def _cut(text: str, end: int) -> int:
-    """Move `end` back to a word boundary."""
+    """Move `end` back to a word boundary, never inside a document code."""
     if end >= len(text):
         return len(text)
     space = text.rfind(" ", max(0, end - 30), end)
-    return space if space > 0 else end
+    end = space if space > 0 else end
+    code = _code_around(text, end)
+    return code[0] if code and code[0] > 0 else end
+
+
+def _code_around(text: str, pos: int) -> tuple[int, int] | None:
+    """The (start, end) of a document code that `pos` falls strictly inside, else None."""
+    for match in _CODE_RE.finditer(text, max(0, pos - 40), min(len(text), pos + 40)):
+        if match.start() < pos < match.end():
+            return match.start(), match.end()
+    return None
+
+
+def unbreakable_codes(html: str) -> str:
+    """Snippet or text HTML with its document codes kept on one line when shown.
+
+    `05-HD/BTCTU` must not wrap as `05-⏎HD/BTCTU`: inside each code the
+    hyphens, slashes and spaces get their non-breaking forms (the <mark>
+    tags inside a code are left as they are).
+    """
+    def fix(match: re.Match[str]) -> str:
+        parts = re.split(r"(</?mark>)", match.group())
+        return "".join(part if part.startswith("<") else part.translate(_UNBREAKABLE)
+                       for part in parts)
+
+    return _HTML_CODE_RE.sub(fix, html)
 
 
 def snippet(text: str, marks: list[tuple[int, int, int]], size: int = SNIPPET_CHARS) -> str:

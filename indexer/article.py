@@ -88,10 +88,15 @@ class Article:
     summary: str | None = None
     localities: list[Locality] = field(default_factory=list)
     directives: list[Directive] = field(default_factory=list)
+    #: The article's web address (http or https only) and the outlet that published it:
+    #: the address's domain without `www.`, else the input's `source` field.
+    source_url: str | None = None
+    outlet: str | None = None
 
     def to_dict(self) -> dict:
-        """The JSON record of the interface contract (summary only when present)."""
+        """The JSON record of the interface contract (summary, url and outlet when present)."""
         record = asdict(self)
-        if not record["summary"]:
-            del record["summary"]
+        for name in ("summary", "source_url", "outlet"):
+            if not record[name]:
+                del record[name]
         return record

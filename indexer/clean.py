@@ -1,12 +1,14 @@
 """Turning a scraped page into title, date, author and clean paragraphs.
 
 Scraped pages carry site chrome (font-size buttons, "Xin chờ trong giây
-lát...", ratings, "Tin liên quan" lists), image captions repeated twice, the
-title repeated as an image caption, and more than one date: a page-header
-"today" date is a trap, the article's own date sits next to its title and
-usually carries a time. These rules are what makes the facets trustworthy:
-a chrome line would be searchable, a header date would sort the article into
-the wrong year.
+lát...", ratings, "Tin liên quan" lists), image captions repeated twice or
+marked with their credit ("Ảnh: TTXVN", "(Ảnh minh họa)"; also inside a body
+whose line breaks were lost), the title repeated as an image caption, and
+more than one date: a page-header "today" date is a trap, the article's own
+date sits next to its title and usually carries a time. These rules are what
+makes the facets trustworthy: a chrome line would be searchable, a header
+date would sort the article into the wrong year, a caption would open the
+article's lead and its snippets.
 """
 
 from __future__ import annotations
@@ -54,6 +56,30 @@ _AUTHOR_LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 _NAME_WORD_RE = re.compile(r"^[^\W\d_][^\W\d_.]*\.?$")
+
+# Photo and video captions. A caption marker is "Ảnh:", "Video:", "Clip:" (also "Ảnh minh
+# họa", "Ảnh tư liệu"), maybe in brackets; never "Ảnh hưởng" (a word, not a caption).
+_MARKER = (r"(?:Ảnh|Video|Clip|Nguồn ảnh|Nguồn video|Nguồn clip)"
+           r"(?:\s+(?:minh\s+họa|minh\s+hoạ|tư\s+liệu|chụp\s+màn\s+hình|đồ\s+họa))?")
+#: A line that is a caption by its start: "Ảnh: TTXVN", "(Ảnh minh họa)", "Video: ...".
+_CAPTION_START_RE = re.compile(rf"^[(\[]?\s*{_MARKER}\s*(?::|[)\]]|$)", re.IGNORECASE)
+#: A short line that ends with its credit: "Lễ khánh thành cầu. Ảnh: TTXVN", "... (Ảnh: Thu Hà)".
+_CAPTION_END_RE = re.compile(
+    rf"(?:^|[\s.,;–-])[(\[]?\s*{_MARKER}\s*:\s*[^:()\[\]\s]+(?:\s+[^:()\[\]\s]+){{0,4}}"
+    r"[)\]]?\.?$")
+#: Captions inside a paragraph (a body whose line breaks were lost): the marker with a
+#: credit that visibly ends, in brackets or at a full stop, or one upper-case credit
+#: (TTXVN, AFP) before the next sentence's capital.
+_INLINE_CAPTION_RE = re.compile(
+    rf"[(\[]\s*{_MARKER}\s*(?::\s*[^:()\[\]\n]{{1,50}})?[)\]]"
+    rf"|(?<![\w(\[]){_MARKER}\s*:\s*(?:[^\s:.!?()][^:.!?()\n]{{0,48}}\.(?=\s|$)"
+    r"|[A-ZĐ][A-ZĐ0-9/&-]{1,11}(?=\s+[A-ZĐÀ-Ỹ]))")
+#: The end of the sentence before an inline caption's credit (the caption itself).
+_SENTENCE_BREAK_RE = re.compile(r"[.!?…][\"”»)]?\s+")
+#: Longest caption line, and longest caption sentence before an inline credit.
+CAPTION_CHARS = 200
+#: Most words of a credit written inside running text ("Ảnh: Getty Images.").
+CREDIT_WORDS = 4
 _ACRONYM_SUFFIX_RE = re.compile(r"\s*[-–(]\s*[A-ZĐ]{2,}[A-ZĐ0-9]*\)?\s*$")
 
 
@@ -163,11 +189,14 @@ def parse_page(text: str) -> Page:
     seen = {_key(title)}
     paragraphs = []
     for line in body:
-        key = _key(line)
-        if key in seen or _TAIL_RE.match(line):
+        if _TAIL_RE.match(line) or is_caption(line):
             continue
-        seen.add(key)
-        paragraphs.append(line)
+        for part in split_captions(line):
+            key = _key(part)
+            if key in seen:
+                continue
+            seen.add(key)
+            paragraphs.append(part)
 
     author = None
     for back in range(1, min(3, len(paragraphs)) + 1):
@@ -201,17 +230,66 @@ def _choose_date(header: list[tuple[int, str]], title_index: int) -> str | None:
     return best[1] if best else None
 
 
+def is_caption(line: str) -> bool:
+    """A photo or video caption standing as its own line: "Ảnh: TTXVN", "(Ảnh minh họa)",
+    or a short line ending with its credit ("Đoàn công tác thăm xã. Ảnh: Minh Anh")."""
+    text = unicodedata.normalize("NFC", line)
+    if len(text) > CAPTION_CHARS:
+        return False
+    return bool(_CAPTION_START_RE.match(text) or _CAPTION_END_RE.search(text))
+
+
+def _credit_like(marker: str) -> bool:
+    """An inline credit outside brackets names someone: a capital or `@` first, a few words."""
+    if marker[:1] in "([":
+        return True
+    credit = marker.partition(":")[2].strip().rstrip(".")
+    return bool(credit) and (credit[0].isupper() or credit[0] == "@") and \
+        len(credit.split()) <= CREDIT_WORDS
+
+
+def split_captions(paragraph: str) -> list[str]:
+    """A paragraph without the captions inside it, as the paragraphs around them.
+
+    Scraped bodies whose line breaks were lost hold each caption in the running
+    text: "... bị khởi tố. Ảnh: CACC Ngày 3/2, ...". The caption is the sentence
+    before the credit (or the credit alone at the start); only credits that
+    visibly end (brackets, a full stop, one upper-case name) are taken out.
+    """
+    if "Ảnh" not in paragraph and "Video" not in paragraph and "Clip" not in paragraph:
+        return [paragraph]
+    parts: list[str] = []
+    pos = 0
+    for match in _INLINE_CAPTION_RE.finditer(paragraph):
+        if match.start() < pos or not _credit_like(match.group()):
+            continue
+        before = paragraph[pos : match.start()].rstrip()
+        # the caption: the last sentence before the credit, when it is short
+        breaks = list(_SENTENCE_BREAK_RE.finditer(before, 0, max(0, len(before) - 1)))
+        start = breaks[-1].end() if breaks else 0
+        if len(before) - start > CAPTION_CHARS:
+            start = len(before)  # a long sentence is text: only the credit goes
+        if before[:start].strip():
+            parts.append(before[:start].strip())
+        pos = match.end()
+    rest = paragraph[pos:].strip()
+    if rest:
+        parts.append(rest)
+    return parts
+
+
 def clean_body(text: str) -> list[str]:
-    """Paragraphs of a record body (JSON, HTML): tidy lines, no chrome, no repeats."""
+    """Paragraphs of a record body (JSON, HTML): tidy lines, no chrome, captions or repeats."""
     paragraphs = []
     seen: set[str] = set()
     for raw in text.splitlines():
         line = tidy(raw)
-        if not line or _CHROME_RE.match(line):
+        if not line or _CHROME_RE.match(line) or is_caption(line):
             continue
-        key = _key(line)
-        if key in seen:
-            continue
-        seen.add(key)
-        paragraphs.append(line)
+        for part in split_captions(line):
+            key = _key(part)
+            if key in seen:
+                continue
+            seen.add(key)
+            paragraphs.append(part)
     return paragraphs

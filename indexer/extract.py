@@ -30,9 +30,11 @@ import errno
 import os
 import re
 import stat
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from indexer.article import Article, forbidden_character, validate_id
 from indexer.clean import clean_body, parse_page, tidy
@@ -58,6 +60,48 @@ _VIETNAM = timezone(timedelta(hours=7))
 _SENTENCE_END_RE = re.compile(r"[.!?…\"”»)]$")
 # A lead is the first sentences of the first paragraph, at least this long.
 _LEAD_CHARS = 250
+#: Longest web address kept for an article (longer ones are not real article links).
+MAX_URL_CHARS = 2000
+#: Longest outlet name taken from an input's `source` field.
+MAX_OUTLET_CHARS = 100
+
+
+def web_address(value: object) -> str | None:
+    """`value` as an article's web address: an http(s) URL with a host, else None.
+
+    Anything else (a `javascript:` link, a relative path, text with spaces or
+    control characters) is dropped rather than stored: the site links to it.
+    """
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if not url or len(url) > MAX_URL_CHARS or any(
+            ch.isspace() or unicodedata.category(ch).startswith("C") for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # a malformed IPv6 host or port
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return url
+
+
+def outlet_name(url: str | None, source: object = None) -> str | None:
+    """The outlet of an article: its address's domain without `www.`, else `source` as given."""
+    host = urlsplit(url).hostname if url else None
+    if not host and isinstance(source, str):
+        named = tidy(source)[:MAX_OUTLET_CHARS].strip()
+        if not named:
+            return None
+        host = named.lower() if "." in named and " " not in named else None
+        if host is None:
+            return named
+    host = (host or "").rstrip(".")
+    if host.startswith("www."):
+        host = host[4:]
+    return host or None
 
 
 def suffix_of(path: Path) -> str | None:
@@ -289,6 +333,7 @@ def extract_record(record: dict, source: str | None = None) -> Article:
         raise ValueError(f"date {date_value!r} is not ISO 8601")
     paragraphs = clean_body(body)
     summary = _text_field(record, "summary")
+    url = web_address(record.get("source_url")) or web_address(record.get("url"))
     article = Article(
         id=article_id,
         title=_text_field(record, "title") or "",
@@ -297,6 +342,8 @@ def extract_record(record: dict, source: str | None = None) -> Article:
         author=_text_field(record, "author"),
         source=source,
         summary=summary,
+        source_url=url,
+        outlet=outlet_name(url, record.get("source")),
     )
     lead_index = _lead_index(paragraphs)
     lead = summary or (paragraphs[lead_index] if lead_index is not None else None)
@@ -339,10 +386,11 @@ def extract_file_report(
             paragraphs = paragraphs[1:]
         if not paragraphs:
             raise ReadError(path, "no article text found in the HTML page")
+        url = web_address(page.url)
         article = Article(
             id=stem, title=tidy(page.title or ""), body="\n\n".join(paragraphs),
             date=parse_iso_date(page.date), author=tidy(page.author or "") or None,
-            source=source,
+            source=source, source_url=url, outlet=outlet_name(url),
         )
         lead = _lead_index(paragraphs)
         return [_enrich(article, paragraphs[lead] if lead is not None else None)], []

@@ -489,6 +489,8 @@ class HtmlPage:
     text: str
     date: str | None
     author: str | None
+    #: The page's own address (its canonical link or og:url), as written there.
+    url: str | None = None
 
 
 def read_html(path: Path, notes: list[str] | None = None) -> HtmlPage:
@@ -527,4 +529,5 @@ def read_html(path: Path, notes: list[str] | None = None) -> HtmlPage:
         text=unicodedata.normalize("NFC", text),
         date=(doc.date or None) if doc is not None else None,
         author=(doc.author or None) if doc is not None else None,
+        url=(doc.url or None) if doc is not None else None,
     )

@@ -23,7 +23,7 @@ from .article import Article
 from .segment import segment
 
 FACETS = ("province", "district", "commune", "province_2025", "commune_2025", "directive",
-          "year")
+          "year", "outlet")
 #: Facets kept for filtering but never counted or shown: `locality_any` holds the
 #: units of both generations an article's places belong to (`localities.locality_keys`).
 HIDDEN_FACETS = ("locality_any",)
@@ -34,7 +34,8 @@ FACET_SEP = "\x1f"
 #: 5: `commune_2025` facet (2025 codes) and `locality_any` (both generations' units).
 #: 6: an older article's 2025 unit without the other old units it was made from.
 #: 7: `commune_2025` holds every 2025 unit a place went into (split communes: all parts).
-SCHEMA_VERSION = 7
+#: 8: `source_url` and `outlet` in the record, the `outlet` facet; captions out of bodies.
+SCHEMA_VERSION = 8
 
 
 class VietnameseText(fields.TEXT):
@@ -87,7 +88,7 @@ def build_schema() -> fields.Schema:
         body_spans=fields.STORED(),
         date=fields.ID(stored=True, sortable=True),
         author=fields.STORED(),
-        record=fields.STORED(),  # JSON of localities, directives, summary
+        record=fields.STORED(),  # JSON of localities, directives, summary, source_url, outlet
         # The indexer's own bookkeeping, JSON ["id", "absolute source path", "content hash"]:
         # a column so a run loads it for every document without reading stored fields,
         # committed in the same TOC generation as the documents it describes.
@@ -146,6 +147,8 @@ def facet_values(article: Article) -> dict[str, list[str]]:
             values["directive"].append(directive.code)
     if article.date:
         values["year"].append(article.date[:4])
+    if article.outlet:
+        values["outlet"].append(article.outlet)
     return values
 
 
@@ -181,7 +184,8 @@ def document_fields(
     facets = {**facet_values(article),
               "locality_any": localities.locality_keys(article.localities, article.date)}
     record = article.to_dict()
-    extra = {key: record[key] for key in ("localities", "directives", "summary") if key in record}
+    extra = {key: record[key] for key in ("localities", "directives", "summary", "source_url",
+                                          "outlet") if key in record}
     body = article.body
     if article.summary:
         body = f"{article.summary}\n\n{body}"

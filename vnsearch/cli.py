@@ -87,13 +87,16 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | 
               help="Only articles dated on or after this day (YYYY-MM-DD).")
 @click.option("--to", "date_to", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Only articles dated on or before this day (YYYY-MM-DD).")
+@click.option("--outlet", multiple=True, help="An outlet (vnexpress.net), as the facet lists it.")
 @click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance")
 @click.option("--page", type=click.IntRange(min=1), default=1)
 @click.option("--per-page", type=click.IntRange(min=1, max=100), default=10)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the JSON of /api/search.")
+@click.option("--format", "export_format", type=click.Choice(["csv", "jsonl"]), default=None,
+              help="Print every hit (all pages) as /export.csv or /export.jsonl does.")
 def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_json: bool,
            date_from: datetime | None, date_to: datetime | None,
-           **facets: tuple[str, ...]) -> None:
+           export_format: str | None, **facets: tuple[str, ...]) -> None:
     """Search the index."""
     from engine import SearchEngine
 
@@ -101,9 +104,19 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
         raise click.ClickException(f"no index at {index_dir}: run `vnsearch index` first")
     engine = SearchEngine(index_dir)
     filters = {name: list(values) for name, values in facets.items() if values}
+    dates = {"date_from": date_from.date().isoformat() if date_from else None,
+             "date_to": date_to.date().isoformat() if date_to else None}
+    if export_format:
+        from engine.export import csv_lines, iter_hits, jsonl_lines
+
+        lines = csv_lines if export_format == "csv" else jsonl_lines
+        out = click.get_binary_stream("stdout")
+        for line in lines(iter_hits(engine, query, filters=filters, sort=sort, **dates)):
+            out.write(line.encode("utf-8"))
+        out.flush()
+        return
     result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page,
-                           date_from=date_from.date().isoformat() if date_from else None,
-                           date_to=date_to.date().isoformat() if date_to else None)
+                           **dates)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -250,6 +263,8 @@ def format_record(article: Article) -> str:
         f"date:       {printable(article.date or '-')}",
         f"author:     {printable(article.author or '-')}",
         f"source:     {display_path(article.source) if article.source else '-'}",
+        f"url:        {printable(article.source_url or '-')}",
+        f"outlet:     {printable(article.outlet or '-')}",
     ]
     for i, loc in enumerate(article.localities):
         names = printable(", ".join(n for n in (loc.commune, loc.district, loc.province) if n))
@@ -302,7 +317,7 @@ def format_results(result: dict) -> str:
     facets = result.get("facets") or {}
     names = {"province": "Tỉnh", "district": "Huyện", "commune": "Xã",
              "province_2025": "Tỉnh (2025)", "commune_2025": "Xã (2025)",
-             "directive": "Văn bản", "year": "Năm"}
+             "directive": "Văn bản", "year": "Năm", "outlet": "Nguồn"}
     shown = False
     for name in names:
         entries = facets.get(name) or []

@@ -92,9 +92,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from .api import api
     from .errors import register_error_handlers
+    from .exports import exports
+    from .feeds import feeds
     from .pages import pages
 
     app.register_blueprint(pages)
+    app.register_blueprint(exports)
+    app.register_blueprint(feeds)
     app.register_blueprint(api, url_prefix="/api")
     register_error_handlers(app)
     Compress(app)

@@ -21,7 +21,7 @@ from engine.timeline import parse_date
 
 #: Facet parameters, in the order the sidebar and the chips show them.
 FACET_PARAMS = ("province", "district", "commune", "province_2025", "commune_2025", "directive",
-                "year")
+                "year", "outlet")
 SORTS = ("relevance", "date")
 MAX_VALUE_CHARS = 200
 MAX_VALUES_PER_FACET = 50

@@ -20,9 +20,10 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
 
+from engine.snippets import unbreakable_codes
 from engine.timeline import UNDATED, month_bounds
 
-from .params import FACET_PARAMS, MAX_PAGE, SearchState
+from .params import DEFAULT_PER_PAGE, FACET_PARAMS, MAX_PAGE, SearchState
 
 #: Short names used on chips and badges.
 FACET_NAMES = {
@@ -33,6 +34,7 @@ FACET_NAMES = {
     "commune_2025": "Xã/phường (2025)",
     "directive": "Văn bản",
     "year": "Năm",
+    "outlet": "Nguồn",
 }
 #: What the year facet calls the articles that state no date.
 UNDATED_LABEL = "Không rõ ngày"
@@ -54,7 +56,7 @@ def marked_html(html: str | None) -> Markup:
     html = html or ""
     if "<" in _MARK_TAGS.sub("", html) or ">" in _MARK_TAGS.sub("", html):
         return Markup(escape(html))
-    return Markup(html)
+    return Markup(unbreakable_codes(html))  # `05-HD/BTCTU` never wraps inside
 
 
 def format_date(iso: str | None) -> str:
@@ -417,6 +419,8 @@ def facet_groups(result: dict[str, Any], state: SearchState) -> list[FacetGroup]
     years = _flat_nodes("year", facets.get("year") or [], state, ids)
     years.sort(key=lambda n: (n.value != UNDATED, n.value), reverse=True)
     groups.append(FacetGroup("year", "Năm", *_split_visible(years)))
+    outlets = _flat_nodes("outlet", facets.get("outlet") or [], state, ids)
+    groups.append(FacetGroup("outlet", "Nguồn tin", *_split_visible(outlets)))
     return [g for g in groups if g.visible]
 
 
@@ -484,6 +488,7 @@ def hit_view(hit: dict[str, Any], state: SearchState, base: str, article_base: s
         "title_html": marked_html(hit.get("title_html") or str(escape(hit.get("title") or ""))),
         "date": format_date(hit.get("date")),
         "iso_date": hit.get("date") or "",
+        "outlet": hit.get("outlet") or "",
         "snippet": marked_html(hit.get("snippet")),
         "missing": ", ".join(str(word) for word in hit.get("missing") or []),
         "badges": badges[:HIT_BADGES],
@@ -659,6 +664,8 @@ def search_page(result: dict[str, Any], state: SearchState, base: str, api_base:
         "sort_links": sort_links,
         "pagination": None if beyond else pagination(state, pages, base),
         "json_url": f"{api_base}?{urlencode(state.items())}",
+        # the whole result set (exports, feed): no page, no page size
+        "export_qs": "?" + urlencode(state.replace(per_page=DEFAULT_PER_PAGE).items(page=1)),
         "relations": [str(line) for line in result.get("relations") or []],
     }
 
@@ -740,6 +747,7 @@ def article_page(record: dict[str, Any], q: str, search_base: str, article_base:
         "iso_date": record.get("date") or "",
         "author": record.get("author") or "",
         "source_url": source_url,
+        "outlet": record.get("outlet") or "",
         "source": record.get("source") or "",
         "summary": record.get("summary") or "",
         "paragraphs": paragraphs,
