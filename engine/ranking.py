@@ -63,7 +63,7 @@ class Weights:
     """The ranking's free parameters, tuned by `bench/tune.py` on the tuning parts."""
 
     #: Title matches against body matches (BM25F field weight).
-    title: float = 2.5
+    title: float = 1.0
     #: A word of the query found as a word of the article (pyvi's segmentation).
     word: float = 1.0
     #: Each syllable of the query found in the article, as typed (BM25 over syllables).
@@ -73,15 +73,15 @@ class Weights:
     #: Exact spelling through longer words holding a typed syllable.
     accent_compound: float = 0.5
     #: Share of the score added when all adjacent concepts stand next to each other.
-    proximity: float = 0.5
+    proximity: float = 1.0
     #: Exponent of the coordination factor: the share of the query's weight held.
-    coordination: float = 1.0
+    coordination: float = 2.0
     #: Share of a long query's weight a document must hold (relaxed if none does).
     min_coverage: float = 0.5
     #: Weight of question and function words (QUESTION_WORDS) when the query has others.
-    question_word: float = 1.0
+    question_word: float = 0.1
     #: Score kept by a multi-syllable word whose syllables stand apart in the article.
-    loose: float = 1.0
+    loose: float = 0.5
 
 
 WEIGHTS = Weights()

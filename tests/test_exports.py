@@ -340,6 +340,7 @@ def test_user_downloads_exports_and_follows_the_source(browser: Browser, server:
     feed = feedparser.parse(page.request.get(feed_href).body())
     assert not feed.bozo and len(feed.entries) == 50
     # the result's outlet, then the article's link to the original
+    page.goto(f"/search?q={MARKER} giao thông nông thôn Bình Lục")
     hit = page.locator(".hit", has_text="Giao thông nông thôn")
     expect(hit.locator(".hit__outlet")).to_have_text("vnexpress.net")
     hit.get_by_role("link").first.click()
