@@ -227,6 +227,10 @@ class Server:
         self.log.seek(0)
         return self.log.read().decode("utf-8", "replace")
 
+    def worker_cpu_seconds(self) -> list[float]:
+        """CPU time (user + system) each worker process has used so far."""
+        return [cpu_seconds(pid) for pid in child_pids(self.proc.pid)]
+
     def worker_rss_mb(self) -> list[float]:
         """Resident memory (MB) of each worker process (the children of the master)."""
         return [rss_mb(pid) for pid in child_pids(self.proc.pid)]
@@ -248,6 +252,12 @@ def child_pids(pid: int) -> list[int]:
                       for child in (task / "children").read_text().split())
     except OSError:
         return []
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
 def rss_mb(pid: int) -> float:
@@ -406,7 +416,9 @@ def main() -> int:
         indexer = IndexerLoop(corpus, index_dir, run_batches, args.add_every)
         try:
             indexer.start()
+            cpu_before = sum(server.worker_cpu_seconds())
             stats, elapsed = run_load(server.url, queries, args.clients, args.duration)
+            cpu = round(sum(server.worker_cpu_seconds()) - cpu_before, 1)
             indexer.stop()
             rss = server.worker_rss_mb()
         finally:
@@ -417,6 +429,7 @@ def main() -> int:
         result["workers"] = workers or "default"
         result["waitress_threads"] = args.threads
         result["worker_rss_mb"] = rss
+        result["worker_cpu_seconds"] = cpu
         results.append(result)
         lat = result["latency_ms"]
         runs = result["indexer_runs"]
@@ -428,7 +441,9 @@ def main() -> int:
               f"{result['error_kinds']}")
         print(f"  throughput {result['throughput_rps']} req/s; latency ms p50 {lat['p50']}, "
               f"p95 {lat['p95']}, p99 {lat['p99']}, max {lat['max']}")
-        print(f"  resident memory per worker after the load (MB): {rss}")
+        print(f"  resident memory per worker after the load (MB): {rss}; CPU seconds the "
+              f"workers used during the load: {cpu} ({cpu / elapsed:.2f} cores busy; "
+              f"load average {os.getloadavg()[0]:.1f})")
         ok_runs = sum(1 for r in runs if r["status"] == 0)
         print(f"  indexer: {len(runs)} runs during the load, {ok_runs} committed "
               f"({args.add_batch} articles each)")

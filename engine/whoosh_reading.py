@@ -32,6 +32,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
+from indexer import derived
 from indexer.generations import (
     describe,
     newest_toc_stamp,
@@ -202,6 +203,9 @@ class Segment:
             data[key] = build()
         return data[key]
 
+    def arrays(self) -> derived.SegmentArrays | None:
+        return leaf_arrays(self._leaf)
+
 
 class IndexView:
     """Read-only arrays over one searcher (one index generation)."""
@@ -242,7 +246,10 @@ class IndexView:
         with self._lock:
             if field not in self._lengths:
                 parts = [_leaf_lengths(leaf, field) for leaf, _ in self.leaves]
-                out = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+                if len(parts) == 1:  # one segment: its mapped array as it is, not a copy
+                    out = parts[0]
+                else:
+                    out = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
                 self._lengths[field] = out
                 live = out[self.live]
                 self._avg[field] = float(live.mean()) if live.size else 1.0
@@ -439,13 +446,35 @@ class IndexView:
 # -- per-segment data ----------------------------------------------------------
 
 
+def leaf_arrays(leaf: object) -> derived.SegmentArrays | None:
+    """The segment's derived arrays, memory-mapped, when written and current (else None).
+
+    Looked for once per segment reader: a segment whose arrays were missing
+    is decoded from Whoosh's files for as long as this reader lives.
+    """
+    data = segment_data(leaf)
+    if "derived" not in data:
+        found = None
+        if isinstance(leaf, SegmentReader) and not os.environ.get("VNSEARCH_NO_DERIVED"):
+            folder = getattr(leaf.storage, "folder", None)  # type: ignore[attr-defined]
+            if folder is not None:
+                found = derived.load(folder, leaf.segment().segid, leaf.doc_count_all())
+        data["derived"] = found
+    return data["derived"]
+
+
 def _leaf_lengths(leaf: object, field: str) -> np.ndarray:
     data = segment_data(leaf)
     key = ("lengths", field)
     if key not in data:
-        n = leaf.doc_count_all()  # type: ignore[attr-defined]
-        get = leaf._perdoc.doc_field_length_reader(field, 0)  # type: ignore[attr-defined]
-        data[key] = np.asarray([get(d) or 0 for d in range(n)], dtype=np.float32)
+        arrays = leaf_arrays(leaf)
+        mapped = arrays.lengths(field) if arrays is not None else None
+        if mapped is not None:
+            data[key] = mapped
+        else:
+            n = leaf.doc_count_all()  # type: ignore[attr-defined]
+            get = leaf._perdoc.doc_field_length_reader(field, 0)  # type: ignore[attr-defined]
+            data[key] = np.asarray([get(d) or 0 for d in range(n)], dtype=np.float32)
     return data[key]
 
 

@@ -172,6 +172,7 @@ def serve_command(index_dir: str, host: str, port: int, threads: int,
         find_corpus,
         is_loopback_only,
         needs_index,
+        prepare_index,
         run_site,
         socket_urls,
     )
@@ -191,6 +192,7 @@ def serve_command(index_dir: str, host: str, port: int, threads: int,
         if status != 0 or needs_index(index_dir):
             _err("vnsearch serve: building the index failed")
             return status or EXIT_FAILED
+    prepare_index(index_dir)
     try:
         sockets = bind_sockets(host, port)
     except OSError as exc:

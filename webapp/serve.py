@@ -172,6 +172,23 @@ def needs_index(index_dir: str) -> bool:
     return not (index_exists(index_dir) and holds_articles(index_dir))
 
 
+def prepare_index(index_dir: str) -> None:
+    """Write the derived arrays the newest generation lacks, once, before workers fork.
+
+    The indexer writes them at every commit; an index from a run killed
+    between Whoosh's commit and them, or from an older vnsearch, gets them
+    here, so every worker memory-maps one copy instead of decoding its own.
+    """
+    from indexer.generations import ensure_derived, open_newest_readable
+
+    try:
+        opened = open_newest_readable(index_dir)
+    except OSError:
+        return
+    if opened.index is not None:
+        ensure_derived(index_dir, [opened.index], prune=False)
+
+
 def connection_limits(connection_limit: int | None = None) -> ServerLimits:
     """The server's limits, the connection limit lowered to what the process may open."""
     limits = ServerLimits()
@@ -283,8 +300,9 @@ class SiteApplication(BaseApplication):
             "bind": [f"fd://{fd}" for fd in self.fds],
             "workers": self.workers,
             "worker_class": f"{__name__}.WaitressWorker",
-            # a worker whose main loop stops reporting for this long is replaced
-            "timeout": 60,
+            # a worker whose main loop stops reporting for this long is replaced; it
+            # also bounds a worker's start (opening a large index on a busy machine)
+            "timeout": 300,
             "graceful_timeout": 10,
             "loglevel": "warning",
             "proc_name": "vnsearch-serve",
