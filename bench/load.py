@@ -216,12 +216,23 @@ class Server:
             try:
                 with urllib.request.urlopen(f"{self.url}/api/search?q=a", timeout=5) as reply:
                     if reply.status == 200:
+                        self._settle()
                         return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"server did not start:\n{self.output()}") from None
                 time.sleep(0.2)
+
+    def _settle(self) -> None:
+        """Wait until every worker has opened the index (their CPU time stops growing)."""
+        last = -1.0
+        for _ in range(600):
+            used = sum(self.worker_cpu_seconds())
+            if used - last < 0.05 and child_pids(self.proc.pid):
+                return
+            last = used
+            time.sleep(1.0)
 
     def output(self) -> str:
         self.log.seek(0)
@@ -231,7 +242,7 @@ class Server:
         """CPU time (user + system) each worker process has used so far."""
         return [cpu_seconds(pid) for pid in child_pids(self.proc.pid)]
 
-    def worker_rss_mb(self) -> list[float]:
+    def worker_rss_mb(self) -> list[dict[str, float]]:
         """Resident memory (MB) of each worker process (the children of the master)."""
         return [rss_mb(pid) for pid in child_pids(self.proc.pid)]
 
@@ -260,12 +271,22 @@ def cpu_seconds(pid: int) -> float:
     return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
-def rss_mb(pid: int) -> float:
-    """Resident set size of a process in MB (VmRSS; shared page-cache pages included)."""
+def rss_mb(pid: int) -> dict[str, float]:
+    """Resident memory of a process in MB: all of it (VmRSS), its own (RssAnon), the
+    index files it maps (RssFile: page-cache pages every worker shares) and its
+    proportional share (Pss: shared pages divided among the processes mapping them)."""
+    out: dict[str, float] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            out[name] = round(int(value.split()[0]) / 1024, 1)
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                out["Pss"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return out
 
 
 class IndexerLoop:
@@ -406,8 +427,10 @@ def main() -> int:
         titles = [r.get("title") or "" for r in base if r.get("title")]
 
     queries = make_queries([t for t in titles if t], random.Random(7))
-    batches = [extra[i : i + args.add_batch] for i in range(0, len(extra), args.add_batch)]
-    per_run = len(batches) // len(worker_counts)
+    # --add-batch 0: no indexer beside the load (an index of an older schema would be rebuilt)
+    batches = [extra[i : i + args.add_batch]
+               for i in range(0, len(extra), args.add_batch)] if args.add_batch > 0 else []
+    per_run = len(batches) // len(worker_counts) if batches else 0
     results = []
     status = 0
     for number, workers in enumerate(worker_counts):

@@ -91,11 +91,14 @@ def naive(engine: SearchEngine, mix: list[tuple[str, dict]], n: int) -> list[flo
     return times
 
 
-def rss_mb() -> float:
+def rss_mb() -> dict[str, float]:
+    """VmRSS, RssAnon (the process's own) and RssFile (mapped index files, shared) in MB."""
+    out = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            out[name] = round(int(value.split()[0]) / 1024, 1)
+    return out
 
 
 def child(index: Path, total: int) -> dict:
@@ -121,7 +124,7 @@ def child(index: Path, total: int) -> dict:
             engine.search(text, filters=filters, per_page=10)
         done += min(len(mix), total - done)
     out["queries"] = done
-    out["rss_mb"] = round(rss_mb(), 1)
+    out["rss_mb"] = rss_mb()
     return out
 
 
@@ -140,12 +143,12 @@ def derived_compare(index: Path, total: int) -> None:
         print(f"{label:22} open+first {r['open_and_first_query_ms']:5d} ms   cold p50 "
               f"{r['cold']['p50']:6.1f} p95 {r['cold']['p95']:6.1f} ms   warm p50 "
               f"{r['warm']['p50']:6.1f} p95 {r['warm']['p95']:6.1f} ms   RSS after "
-              f"{r['queries']} queries {r['rss_mb']:.0f} MB")
+              f"{r['queries']} queries (MB) {r['rss_mb']}")
     before, after = results.values()
     print(f"after/before: open+first {after['open_and_first_query_ms'] / max(1, before['open_and_first_query_ms']):.2f}, "  # noqa: E501
           f"cold p95 {after['cold']['p95'] / before['cold']['p95']:.2f}, "
           f"warm p95 {after['warm']['p95'] / before['warm']['p95']:.2f}, "
-          f"RSS {after['rss_mb'] / before['rss_mb']:.2f}")
+          f"RssAnon {after['rss_mb']['RssAnon'] / before['rss_mb']['RssAnon']:.2f}")
 
 
 def main() -> None:

@@ -43,6 +43,8 @@ from . import REQUEST_BODY_LIMIT, create_app
 
 #: The sample articles shipped with the repository.
 DEFAULT_CORPUS = "corpus"
+#: Searched by each worker before it accepts a connection (any word will do).
+WARM_UP_QUERY = "tin"
 #: File descriptors kept free beside the connections: index segment files,
 #: the listening sockets, waitress's wake-up pipe, logs.
 FD_HEADROOM = 128
@@ -279,8 +281,10 @@ class SiteApplication(BaseApplication):
 
     The app (and its engine, with the index's open files) is made in the
     worker, never in the master: file handles shared across fork would
-    share their offsets. The engine opens the index before the worker
-    accepts its first connection, so no visitor waits for it.
+    share their offsets. The engine opens the index and answers a first
+    query before the worker accepts a connection, so no visitor waits while
+    a new worker builds its tables (a worker not ready yet leaves its share
+    of connections to the others).
     """
 
     def __init__(self, index_dir: str, sockets: list[socket.socket], workers: int,
@@ -316,8 +320,8 @@ class SiteApplication(BaseApplication):
         from .shared_engine import get_engine
 
         with app.app_context():
-            try:
-                get_engine()
+            try:  # one query builds the generation's tables (vocabulary, facets, scorer)
+                get_engine().search(WARM_UP_QUERY)
             except Exception:  # noqa: BLE001 - no index yet: requests answer 503 until there is
                 pass
         return app
