@@ -46,6 +46,36 @@ def wait_for(condition, what: str, proc: subprocess.Popen, log) -> None:  # type
         time.sleep(0.1)
 
 
+class Served:
+    """`vnsearch serve --workers 2`, started and its workers up."""
+
+    def __init__(self, index_dir: Path, *options: str) -> None:
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vnsearch", "serve", "--index", str(index_dir),
+             "--workers", "2", *options],
+            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        pattern = r"Serving .* on http://\S+?:(\d+)/"
+        wait_for(lambda: re.search(pattern, self.output()), "vnsearch serve did not start",
+                 self.proc, self.log)
+        self.port = int(re.search(pattern, self.output()).group(1))  # type: ignore[union-attr]
+        wait_for(lambda: len(children(self.proc.pid)) == 2, "two workers never ran",
+                 self.proc, self.log)
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def test_workers_share_one_port_and_a_killed_worker_is_replaced(search_index: Path) -> None:
     """Two processes answer on the port; one killed, the site keeps answering and gets it back."""
     log = tempfile.TemporaryFile()
@@ -104,3 +134,23 @@ def test_serve_refuses_a_busy_port_with_a_clear_message(search_index: Path) -> N
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_killed_server_takes_its_workers_along_and_restarts_on_its_port(
+        search_index: Path) -> None:
+    """SIGKILL to `vnsearch serve`: no worker outlives it, and it starts again on the port."""
+    first = Served(search_index, "--port", "0")
+    workers = children(first.proc.pid)
+    assert len(workers) == 2
+    first.proc.kill()
+    first.proc.wait()
+    deadline = time.monotonic() + PATIENCE
+    while any(Path(f"/proc/{pid}").exists() and "zombie" not in
+              Path(f"/proc/{pid}/status").read_text().lower() for pid in workers):
+        assert time.monotonic() < deadline, "workers outlived the server"
+        time.sleep(0.05)
+    again = Served(search_index, "--port", str(first.port))
+    try:
+        assert total_for(f"http://127.0.0.1:{first.port}", "binh+luc") >= 1
+    finally:
+        again.stop()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import sys
 import time
@@ -43,6 +44,8 @@ from . import REQUEST_BODY_LIMIT, create_app
 
 #: The sample articles shipped with the repository.
 DEFAULT_CORPUS = "corpus"
+#: prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 #: Searched by each worker before it accepts a connection (any word will do).
 WARM_UP_QUERY = "tin"
 #: File descriptors kept free beside the connections: index segment files,
@@ -327,6 +330,22 @@ class SiteApplication(BaseApplication):
         return app
 
 
+def die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies (Linux; elsewhere a no-op).
+
+    A `vnsearch serve` killed with SIGKILL cannot stop its workers, which
+    would keep the port until they notice; a server restarted at once on the
+    same port would find it taken.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 class WaitressWorker(Worker):
     """A gunicorn worker that serves its share of connections with waitress.
 
@@ -335,6 +354,12 @@ class WaitressWorker(Worker):
     connection limit, idle-connection eviction and header and body limits
     are `BoundedServer`'s, per worker process.
     """
+
+    def init_process(self) -> None:
+        die_with_parent()
+        if os.getppid() != self.ppid:  # the arbiter died before that took effect
+            sys.exit(0)
+        super().init_process()
 
     def run(self) -> None:
         site: SiteApplication = self.app  # type: ignore[assignment]
