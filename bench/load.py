@@ -1,11 +1,14 @@
 """Load test on loopback: many clients on /api/search while the indexer adds articles.
 
     python bench/load.py [--articles 2000] [--clients 200] [--duration 30]
-                         [--threads 8] [--add-every 3] [--add-batch 20] [--keep DIR]
+                         [--threads 8] [--workers 1,2] [--add-every 3] [--add-batch 20]
+                         [--keep DIR] [--index DIR]
 
 Builds an index of the first --articles VietNews articles
 (../shared/data/vietnews/vietnews_valtest.jsonl.xz; corpus/ if that is
-missing), starts the real `vnsearch serve` (waitress) on a free port, and runs
+missing), or copies the built index given by --index (queries then come from
+its own titles), starts the real `vnsearch serve` (gunicorn workers running
+waitress) on a free port once per --workers count, and runs
 --clients concurrent keep-alive HTTP clients for --duration seconds against
 /api/search with realistic queries (accented, accent-free, phrases, facets,
 date sort, later pages). Meanwhile an indexer loop writes --add-batch new
@@ -14,7 +17,9 @@ the server re-opens new index generations under load.
 
 Every response must be a 200 with valid search JSON; anything else (status,
 broken connection, timeout, bad JSON) is an error. Reports requests, errors,
-throughput and latency percentiles, and what the indexer did. One run on a
+throughput and latency percentiles, the resident memory of each server
+process after the load, and what the indexer did; with several --workers
+counts, the throughput of each as a ratio to the first. One run on a
 shared machine: read the figures as orders of magnitude.
 """
 
@@ -194,22 +199,24 @@ def free_port() -> int:
 
 
 class Server:
-    """`vnsearch serve` (waitress) in a subprocess on a free loopback port."""
+    """`vnsearch serve` in a subprocess on a free loopback port."""
 
-    def __init__(self, index_dir: Path, threads: int) -> None:
+    def __init__(self, index_dir: Path, threads: int, workers: int | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.TemporaryFile()
+        extra = ("--workers", str(workers)) if workers else ()
         self.proc = subprocess.Popen(
             vnsearch("serve", "--index", index_dir, "--port", str(self.port),
-                     "--threads", str(threads)),
+                     "--threads", str(threads), *extra),
             cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while True:
             try:
                 with urllib.request.urlopen(f"{self.url}/api/search?q=a", timeout=5) as reply:
                     if reply.status == 200:
+                        self._settle()
                         return
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -217,9 +224,27 @@ class Server:
                     raise RuntimeError(f"server did not start:\n{self.output()}") from None
                 time.sleep(0.2)
 
+    def _settle(self) -> None:
+        """Wait until every worker has opened the index (their CPU time stops growing)."""
+        last = -1.0
+        for _ in range(600):
+            used = sum(self.worker_cpu_seconds())
+            if used - last < 0.05 and child_pids(self.proc.pid):
+                return
+            last = used
+            time.sleep(1.0)
+
     def output(self) -> str:
         self.log.seek(0)
         return self.log.read().decode("utf-8", "replace")
+
+    def worker_cpu_seconds(self) -> list[float]:
+        """CPU time (user + system) each worker process has used so far."""
+        return [cpu_seconds(pid) for pid in child_pids(self.proc.pid)]
+
+    def worker_rss_mb(self) -> list[dict[str, float]]:
+        """Resident memory (MB) of each worker process (the children of the master)."""
+        return [rss_mb(pid) for pid in child_pids(self.proc.pid)]
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -228,6 +253,40 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (Linux /proc)."""
+    try:
+        tasks = Path(f"/proc/{pid}/task").iterdir()
+        return sorted(int(child) for task in tasks
+                      for child in (task / "children").read_text().split())
+    except OSError:
+        return []
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
+
+
+def rss_mb(pid: int) -> dict[str, float]:
+    """Resident memory of a process in MB: all of it (VmRSS), its own (RssAnon), the
+    index files it maps (RssFile: page-cache pages every worker shares) and its
+    proportional share (Pss: shared pages divided among the processes mapping them)."""
+    out: dict[str, float] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon", "RssFile"):
+            out[name] = round(int(value.split()[0]) / 1024, 1)
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                out["Pss"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return out
 
 
 class IndexerLoop:
@@ -304,18 +363,31 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--duration", type=float, default=30.0)
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads per worker")
+    parser.add_argument("--workers", default="",
+                        help="server processes, comma-separated counts run one after the "
+                             "other on the same index (default: vnsearch serve's default)")
     parser.add_argument("--add-every", type=float, default=3.0)
     parser.add_argument("--add-batch", type=int, default=20)
     parser.add_argument("--keep", type=Path, default=None,
                         help="work folder to keep (and reuse its base index)")
+    parser.add_argument("--index", type=Path, default=None,
+                        help="a built index to copy and serve instead of building one "
+                             "(the indexer loop then adds to the copy)")
     parser.add_argument("--json", type=Path, default=None, help="also write the report here")
     args = parser.parse_args()
+    worker_counts: list[int | None] = [int(w) for w in args.workers.split(",") if w] or [None]
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="vnsearch-load-"))
     corpus, index_dir = work / "corpus", work / "index"
-    extra_needed = args.add_batch * int(args.duration / args.add_every + 2)
-    if DATA.exists():
+    extra_needed = args.add_batch * int(args.duration / args.add_every + 2) * len(worker_counts)
+    titles: list[str]
+    if args.index is not None:
+        base: list[dict] = []
+        records = read_records(extra_needed) if DATA.exists() else []
+        extra = [{**r, "id": f"load-extra-{i}"} for i, r in enumerate(records)]
+        source = f"a copy of {args.index}"
+    elif DATA.exists():
         records = read_records(args.articles + extra_needed)
         base, extra = records[: args.articles], records[args.articles :]
         source = f"{len(base)} VietNews articles"
@@ -331,47 +403,87 @@ def main() -> int:
         for added in corpus.glob("added_*.jsonl"):
             added.unlink()  # a kept folder starts from its base again
     corpus.mkdir(parents=True, exist_ok=True)
-    write_jsonl(corpus / "base.jsonl", base)
     started = time.perf_counter()
-    built = subprocess.run(vnsearch("index", corpus, "--index", index_dir), cwd=REPO,
-                           capture_output=True, text=True, check=False)
-    if built.returncode != 0:
-        print(built.stderr, file=sys.stderr)
-        return 1
-    print(f"index of {source}: {built.stdout.strip()} ({time.perf_counter() - started:.1f} s)")
+    if args.index is not None:
+        shutil.rmtree(index_dir, ignore_errors=True)
+        shutil.copytree(args.index, index_dir)
+        sys.path.insert(0, str(REPO))
+        from engine import SearchEngine
 
-    queries = make_queries([r.get("title") or "" for r in base if r.get("title")],
-                           random.Random(7))
-    batches = [extra[i : i + args.add_batch] for i in range(0, len(extra), args.add_batch)]
-    server = Server(index_dir, args.threads)
-    indexer = IndexerLoop(corpus, index_dir, batches, args.add_every)
-    try:
-        indexer.start()
-        stats, elapsed = run_load(server.url, queries, args.clients, args.duration)
-    finally:
-        indexer.stop()
-        server.stop()
-    result = report(stats, elapsed, args.clients, args.duration, indexer)
-    result["index"] = source
-    result["waitress_threads"] = args.threads
-    lat = result["latency_ms"]
-    runs = result["indexer_runs"]
-    print(f"{args.clients} clients for {args.duration:g} s (+{elapsed - args.duration:.1f} s "
-          f"to finish requests in flight) on /api/search "
-          f"(waitress, {args.threads} threads, {os.cpu_count()} cores):")
-    print(f"  requests {result['requests']}, errors {result['errors']} {result['error_kinds']}")
-    print(f"  throughput {result['throughput_rps']} req/s; latency ms p50 {lat['p50']}, "
-          f"p95 {lat['p95']}, p99 {lat['p99']}, max {lat['max']}")
-    ok_runs = sum(1 for r in runs if r["status"] == 0)
-    print(f"  indexer: {len(runs)} runs during the load, {ok_runs} committed "
-          f"({args.add_batch} articles each)")
-    for run in runs:
-        print(f"    exit {run['status']} in {run['seconds']} s: {' '.join(run['result'])}")
+        engine = SearchEngine(str(index_dir))
+        titles = [hit["title"] for q in ("Việt Nam", "Hà Nội", "kinh tế", "chính sách")
+                  for hit in engine.search(q, per_page=100)["hits"]]
+        del engine
+        print(f"index: {source}")
+    else:
+        write_jsonl(corpus / "base.jsonl", base)
+        built = subprocess.run(vnsearch("index", corpus, "--index", index_dir), cwd=REPO,
+                               capture_output=True, text=True, check=False)
+        if built.returncode != 0:
+            print(built.stderr, file=sys.stderr)
+            return 1
+        print(f"index of {source}: {built.stdout.strip()} "
+              f"({time.perf_counter() - started:.1f} s)")
+        titles = [r.get("title") or "" for r in base if r.get("title")]
+
+    queries = make_queries([t for t in titles if t], random.Random(7))
+    # --add-batch 0: no indexer beside the load (an index of an older schema would be rebuilt)
+    batches = [extra[i : i + args.add_batch]
+               for i in range(0, len(extra), args.add_batch)] if args.add_batch > 0 else []
+    per_run = len(batches) // len(worker_counts) if batches else 0
+    results = []
+    status = 0
+    for number, workers in enumerate(worker_counts):
+        server = Server(index_dir, args.threads, workers)
+        run_batches = batches[number * per_run : (number + 1) * per_run]
+        indexer = IndexerLoop(corpus, index_dir, run_batches, args.add_every)
+        try:
+            indexer.start()
+            cpu_before = sum(server.worker_cpu_seconds())
+            stats, elapsed = run_load(server.url, queries, args.clients, args.duration)
+            cpu = round(sum(server.worker_cpu_seconds()) - cpu_before, 1)
+            indexer.stop()
+            rss = server.worker_rss_mb()
+        finally:
+            indexer.stop()
+            server.stop()
+        result = report(stats, elapsed, args.clients, args.duration, indexer)
+        result["index"] = source
+        result["workers"] = workers or "default"
+        result["waitress_threads"] = args.threads
+        result["worker_rss_mb"] = rss
+        result["worker_cpu_seconds"] = cpu
+        results.append(result)
+        lat = result["latency_ms"]
+        runs = result["indexer_runs"]
+        print(f"{args.clients} clients for {args.duration:g} s (+{elapsed - args.duration:.1f} s "
+              f"to finish requests in flight) on /api/search "
+              f"({workers or 'default'} workers, {args.threads} waitress threads each, "
+              f"{os.cpu_count()} cores):")
+        print(f"  requests {result['requests']}, errors {result['errors']} "
+              f"{result['error_kinds']}")
+        print(f"  throughput {result['throughput_rps']} req/s; latency ms p50 {lat['p50']}, "
+              f"p95 {lat['p95']}, p99 {lat['p99']}, max {lat['max']}")
+        print(f"  resident memory per worker after the load (MB): {rss}; CPU seconds the "
+              f"workers used during the load: {cpu} ({cpu / elapsed:.2f} cores busy; "
+              f"load average {os.getloadavg()[0]:.1f})")
+        ok_runs = sum(1 for r in runs if r["status"] == 0)
+        print(f"  indexer: {len(runs)} runs during the load, {ok_runs} committed "
+              f"({args.add_batch} articles each)")
+        for run in runs:
+            print(f"    exit {run['status']} in {run['seconds']} s: {' '.join(run['result'])}")
+        if result["errors"] or ok_runs != len(runs):
+            status = 1
+    if len(results) > 1:
+        first = results[0]["throughput_rps"] or float("nan")
+        ratios = ", ".join(f"{r['workers']} workers {r['throughput_rps'] / first:.2f}x"
+                           for r in results[1:])
+        print(f"throughput against {results[0]['workers']} worker(s): {ratios}")
     if args.json:
-        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), "utf-8")
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
-    return 0 if result["errors"] == 0 and ok_runs == len(runs) else 1
+    return status
 
 
 if __name__ == "__main__":

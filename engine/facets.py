@@ -256,9 +256,17 @@ def _merge(parts: list[tuple[tuple[list, np.ndarray, np.ndarray], int]]
 
 
 def _segment_facet(seg: Segment, name: str) -> tuple[list, np.ndarray, np.ndarray]:
-    """(values, local docs, value ids) of one facet in one segment."""
+    """(values, local docs, value ids) of one facet in one segment.
+
+    Memory-mapped from the segment's derived arrays when it has them
+    (`indexer.derived` writes the same triple at commit), else decoded here.
+    """
 
     def build() -> tuple[list, np.ndarray, np.ndarray]:
+        arrays = seg.arrays()
+        mapped = arrays.facet(name) if arrays is not None else None
+        if mapped is not None:
+            return mapped
         vocab: dict[str, int] = {}
         docs: list[int] = []
         vals: list[int] = []
@@ -277,6 +285,10 @@ def _segment_facet(seg: Segment, name: str) -> tuple[list, np.ndarray, np.ndarra
 
 def _segment_dates(seg: Segment) -> np.ndarray:
     def build() -> np.ndarray:
+        arrays = seg.arrays()
+        mapped = arrays.dates() if arrays is not None else None
+        if mapped is not None:
+            return mapped
         dates = [d if isinstance(d, str) else (d or b"").decode() for d in seg.column("date")]
         return np.asarray(dates, dtype="U10") if dates else np.zeros(0, dtype="U10")
 

@@ -62,6 +62,9 @@ class Segment(Protocol):
     def memo(self, key: object, build: Callable[[], Any]) -> Any:
         """`build()`'s value, computed once per segment and kept while the segment lives."""
 
+    def arrays(self) -> Any:
+        """The segment's memory-mapped `indexer.derived.SegmentArrays`; None when absent."""
+
 
 @runtime_checkable
 class Generation(Protocol):

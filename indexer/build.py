@@ -44,7 +44,7 @@ from typing import Any, TextIO
 from .article import Article
 from .backend import IndexUpdate
 from .durable import fsync_dir
-from .generations import Base, open_base, open_generation, remove_unused
+from .generations import Base, ensure_derived, open_base, open_generation, remove_unused
 from .lock import IndexLock
 from .progress import Progress
 from .reading import FileResult, ReaderPool, file_timeout
@@ -258,6 +258,7 @@ class _Run:
             fsync_dir(self.index_dir)
         except OSError:
             pass  # left for the next run
+        ensure_derived(self.index_dir, kept)
         return generation
 
     def _save_digests(self, generation: int, digests: dict[str, str]) -> None:

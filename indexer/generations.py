@@ -36,10 +36,12 @@ from .whoosh_writing import (
     open_generation,
     schema_version,
     segment_ids,
+    write_derived,
 )
 
-__all__ = ["Base", "Opened", "describe", "newest_toc_stamp", "open_base", "open_generation",
-           "open_newest_readable", "remove_unused", "toc_generations", "toc_path"]
+__all__ = ["Base", "Opened", "describe", "ensure_derived", "newest_toc_stamp", "open_base",
+           "open_generation", "open_newest_readable", "remove_unused", "toc_generations",
+           "toc_path"]
 
 _TOC_RE = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
 #: What Whoosh's TOC.write leaves when killed between writing and renaming.
@@ -165,6 +167,31 @@ def remove_unused(index_dir: str | Path, keep: Iterable[GenerationIndex | None],
         except OSError:
             pass
     return removed
+
+
+def ensure_derived(index_dir: str | Path, keep: Iterable[GenerationIndex | None],
+                   prune: bool = True) -> None:
+    """Write the derived arrays the kept generations lack; drop those of other segments.
+
+    Called under the index lock, or without `prune` by `vnsearch serve`
+    before it starts its workers. The arrays only speed reading up: failing to write them (a
+    full disk) leaves readers decoding Whoosh's files, as before.
+    """
+    from . import derived
+
+    live: set[str] = set()
+    for ix in keep:
+        if ix is None or schema_version(ix) != SCHEMA_VERSION:
+            continue
+        try:
+            live.update(write_derived(ix))
+        except Exception:  # noqa: BLE001 - a cache: readers decode Whoosh's files instead
+            return
+    if prune:  # only under the index lock: no other writer has a folder half-written
+        try:
+            derived.prune(index_dir, live)
+        except OSError:
+            pass
 
 
 @dataclass

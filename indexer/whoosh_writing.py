@@ -20,8 +20,10 @@ from typing import Any
 from whoosh.codec.base import Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, LockError
+from whoosh.reading import SegmentReader
 from whoosh.writing import CLEAR, SegmentWriter
 
+from . import derived
 from .durable import fsync_dir, fsync_file
 from .lock import IndexBusy
 from .schema import build_schema, index_schema_version
@@ -109,6 +111,31 @@ def state_values(ix: GenerationIndex) -> Iterator[bytes]:
             value = column[docnum]
             if value:
                 yield value
+
+
+def write_derived(ix: GenerationIndex) -> list[str]:
+    """Derived arrays (`derived.py`) for every segment of `ix` without current ones.
+
+    Returns the ids of the generation's segments. A test may slow this step
+    down (VNSEARCH_DERIVED_DELAY, seconds) to kill the process right after
+    Whoosh's commit.
+    """
+    delay = float(os.environ.get("VNSEARCH_DERIVED_DELAY") or 0)
+    if delay:
+        import time
+
+        time.sleep(delay)
+    toc = ix.toc()
+    folder = ix.storage.folder
+    for segment in toc.segments:
+        if derived.load(folder, segment.segid, segment.doc_count_all()) is not None:
+            continue
+        reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+        try:
+            derived.write(folder, segment.segid, reader)
+        finally:
+            reader.close()
+    return [segment.segid for segment in toc.segments]
 
 
 def fsync_segments(storage: FileStorage, segments: Sequence[Segment]) -> None:

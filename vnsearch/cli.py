@@ -127,14 +127,17 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Server processes answering queries in parallel (default: the core count).")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Connection threads per server process.")
 @click.option("--connection-limit", type=click.IntRange(min=2), default=None,
-              help="Open connections at once (default 1000, fewer if the process may not "
-                   "open that many files).")
-def serve(index_dir: str, host: str, port: int, threads: int,
+              help="Open connections at once per server process (default 1000, fewer if "
+                   "the process may not open that many files).")
+def serve(index_dir: str, host: str, port: int, workers: int | None, threads: int,
           connection_limit: int | None) -> None:
     """Run the web site (builds the index from corpus/ first if there is none)."""
-    sys.exit(serve_command(index_dir, host, port, threads, connection_limit))
+    sys.exit(serve_command(index_dir, host, port, threads, connection_limit, workers))
 
 
 # -- the commands' bodies: printing and exit statuses ---------------------------
@@ -178,9 +181,22 @@ def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int 
 
 
 def serve_command(index_dir: str, host: str, port: int, threads: int,
-                  connection_limit: int | None = None) -> int:
-    """`vnsearch serve`: index the sample corpus if there is no index, then serve."""
-    from webapp.serve import find_corpus, is_loopback_only, needs_index, server_urls, site_server
+                  connection_limit: int | None = None, workers: int | None = None) -> int:
+    """`vnsearch serve`: index the sample corpus if there is no index, then serve.
+
+    The index is built here, before the server forks its workers, so they
+    all open the same committed index.
+    """
+    from webapp.serve import (
+        bind_sockets,
+        default_workers,
+        find_corpus,
+        is_loopback_only,
+        needs_index,
+        prepare_index,
+        run_site,
+        socket_urls,
+    )
 
     if not is_loopback_only(host, port):
         _err(f"vnsearch serve: WARNING: listening on {host}, the site is open to the "
@@ -197,13 +213,18 @@ def serve_command(index_dir: str, host: str, port: int, threads: int,
         if status != 0 or needs_index(index_dir):
             _err("vnsearch serve: building the index failed")
             return status or EXIT_FAILED
+    prepare_index(index_dir)
     try:
-        server = site_server(index_dir, host, port, threads, connection_limit)
+        sockets = bind_sockets(host, port)
     except OSError as exc:
         _err(f"vnsearch serve: cannot listen on {host}:{port}: {exc}")
         return EXIT_FAILED
-    _err(f"Serving {index_dir} on {', '.join(server_urls(server))} (Ctrl+C to stop)")
-    server.run()
+    workers = workers or default_workers()
+    urls = ", ".join(socket_urls(sockets))
+    plural = "es" if workers > 1 else ""
+    run_site(index_dir, sockets, workers, threads, connection_limit,
+             on_ready=lambda: _err(f"Serving {index_dir} on {urls} with {workers} "
+                                   f"process{plural} (Ctrl+C to stop)"))
     return 0
 
 

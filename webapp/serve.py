@@ -1,8 +1,14 @@
-"""The site under waitress, a production WSGI server (never Flask's debug server).
+"""The site under gunicorn's pre-fork master with waitress in each worker process.
 
 `vnsearch serve` (in `vnsearch/cli.py`) builds an index from the sample
 corpus first when there is none (`needs_index`, `find_corpus`), so it works
-straight after a clone, then runs `site_server`.
+straight after a clone and before any worker is forked, then runs
+`run_site`: gunicorn's arbiter forks `--workers` processes that all accept
+on the one listening socket, so queries run in parallel on every core (one
+engine answers one query at a time), and replaces a worker that dies or
+hangs. Each worker serves its connections with waitress (`WaitressWorker`),
+which keeps the bounds below per process; gunicorn's own workers have no
+request-body limit and let idle sockets hold their threads.
 
 The server's resources are bounded (see `ServerLimits`): open connections,
 request line and headers, request bodies (the site only answers GET, so a
@@ -15,12 +21,19 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
+import signal
 import socket
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
+from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.server import MultiSocketServer, TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
@@ -31,6 +44,10 @@ from . import REQUEST_BODY_LIMIT, create_app
 
 #: The sample articles shipped with the repository.
 DEFAULT_CORPUS = "corpus"
+#: prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+#: Searched by each worker before it accepts a connection (any word will do).
+WARM_UP_QUERY = "tin"
 #: File descriptors kept free beside the connections: index segment files,
 #: the listening sockets, waitress's wake-up pipe, logs.
 FD_HEADROOM = 128
@@ -160,6 +177,23 @@ def needs_index(index_dir: str) -> bool:
     return not (index_exists(index_dir) and holds_articles(index_dir))
 
 
+def prepare_index(index_dir: str) -> None:
+    """Write the derived arrays the newest generation lacks, once, before workers fork.
+
+    The indexer writes them at every commit; an index from a run killed
+    between Whoosh's commit and them, or from an older vnsearch, gets them
+    here, so every worker memory-maps one copy instead of decoding its own.
+    """
+    from indexer.generations import ensure_derived, open_newest_readable
+
+    try:
+        opened = open_newest_readable(index_dir)
+    except OSError:
+        return
+    if opened.index is not None:
+        ensure_derived(index_dir, [opened.index], prune=False)
+
+
 def connection_limits(connection_limit: int | None = None) -> ServerLimits:
     """The server's limits, the connection limit lowered to what the process may open."""
     limits = ServerLimits()
@@ -187,3 +221,178 @@ def server_urls(server: Any) -> list[str]:
     else:
         listening = [(server.effective_host, server.effective_port)]
     return [f"http://[{h}]:{p}/" if ":" in str(h) else f"http://{h}:{p}/" for h, p in listening]
+
+
+# -- several worker processes behind one port ---------------------------------------
+
+
+def default_workers() -> int:
+    """Worker processes by default: the cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def bind_sockets(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for every address `host` stands for (OSError when none binds).
+
+    Bound here, before gunicorn starts, so that a busy port or an unknown
+    host is one clear message and exit status, and `--port 0` picks one port
+    that every worker shares.
+    """
+    try:
+        infos = socket.getaddrinfo(host or None, port, 0, socket.SOCK_STREAM, 0,
+                                   socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as err:
+        raise OSError(str(err)) from err
+    sockets: list[socket.socket] = []
+    seen: set[tuple] = set()
+    try:
+        for family, socktype, proto, _name, address in infos:
+            if family not in (socket.AF_INET, socket.AF_INET6) or address[:2] in seen:
+                continue
+            seen.add(address[:2])
+            sock = socket.socket(family, socktype, proto)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            chosen = sockets[0].getsockname()[1] if sockets and port == 0 else port
+            sock.bind((address[0], chosen, *address[2:]))
+            sock.listen(2048)
+            sockets.append(sock)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    if not sockets:
+        raise OSError(f"no address to listen on for {host!r}")
+    return sockets
+
+
+def socket_urls(sockets: list[socket.socket]) -> list[str]:
+    """The URLs bound sockets answer on."""
+    urls = []
+    for sock in sockets:
+        host, port = sock.getsockname()[:2]
+        urls.append(f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/")
+    return urls
+
+
+class SiteApplication(BaseApplication):
+    """gunicorn's application: the settings, and the Flask app each worker builds after fork.
+
+    The app (and its engine, with the index's open files) is made in the
+    worker, never in the master: file handles shared across fork would
+    share their offsets. The engine opens the index and answers a first
+    query before the worker accepts a connection, so no visitor waits while
+    a new worker builds its tables (a worker not ready yet leaves its share
+    of connections to the others).
+    """
+
+    def __init__(self, index_dir: str, sockets: list[socket.socket], workers: int,
+                 threads: int, limits: ServerLimits,
+                 on_ready: Callable[[], None] | None = None) -> None:
+        self.index_dir = index_dir
+        self.threads = threads
+        self.limits = limits
+        self.workers = workers
+        # gunicorn takes over (and closes) the descriptors given as fd://N
+        self.fds = [sock.detach() for sock in sockets]
+        self.on_ready = on_ready
+        super().__init__()
+
+    def load_config(self) -> None:
+        settings = {
+            "bind": [f"fd://{fd}" for fd in self.fds],
+            "workers": self.workers,
+            "worker_class": f"{__name__}.WaitressWorker",
+            # a worker whose main loop stops reporting for this long is replaced; it
+            # also bounds a worker's start (opening a large index on a busy machine)
+            "timeout": 300,
+            "graceful_timeout": 10,
+            "loglevel": "warning",
+            "proc_name": "vnsearch-serve",
+            "when_ready": lambda _arbiter: self.on_ready and self.on_ready(),
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)  # type: ignore[union-attr]
+
+    def load(self) -> Any:
+        app = create_app({"INDEX_DIR": self.index_dir})
+        from .shared_engine import get_engine
+
+        with app.app_context():
+            try:  # one query builds the generation's tables (vocabulary, facets, scorer)
+                get_engine().search(WARM_UP_QUERY)
+            except Exception:  # noqa: BLE001 - no index yet: requests answer 503 until there is
+                pass
+        return app
+
+
+def die_with_parent() -> None:
+    """Have the kernel kill this process when its parent dies (Linux; elsewhere a no-op).
+
+    A `vnsearch serve` killed with SIGKILL cannot stop its workers, which
+    would keep the port until they notice; a server restarted at once on the
+    same port would find it taken.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+class WaitressWorker(Worker):
+    """A gunicorn worker that serves its share of connections with waitress.
+
+    The worker's main loop polls the sockets for a second at a time, then
+    tells the arbiter it is alive; requests run on waitress's threads. The
+    connection limit, idle-connection eviction and header and body limits
+    are `BoundedServer`'s, per worker process.
+    """
+
+    def init_process(self) -> None:
+        die_with_parent()
+        if os.getppid() != self.ppid:  # the arbiter died before that took effect
+            sys.exit(0)
+        super().init_process()
+
+    def run(self) -> None:
+        site: SiteApplication = self.app  # type: ignore[assignment]
+        limits = site.limits
+        adj = Adjustments(sockets=[s.sock for s in self.sockets], threads=site.threads,
+                          **limits.waitress_settings())
+        sock_map: dict[int, Any] = {}
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adj.threads)
+        servers = []
+        for sock in adj.sockets:
+            server = BoundedServer(self.wsgi, sock_map, True, sock, dispatcher=dispatcher,
+                                   adj=adj, bind_socket=False,
+                                   sockinfo=(sock.family, sock.type, sock.proto,
+                                             sock.getsockname()))
+            server.idle_grace = limits.idle_grace
+            servers.append(server)
+        try:
+            while self.alive:
+                self.notify()
+                if self.ppid != os.getppid():  # the arbiter is gone
+                    break
+                wasyncore.loop(timeout=1.0, map=sock_map, use_poll=True, count=1)
+        finally:
+            dispatcher.shutdown(cancel_pending=True, timeout=5)
+            wasyncore.close_all(sock_map)
+
+
+def run_site(index_dir: str, sockets: list[socket.socket], workers: int, threads: int,
+             connection_limit: int | None = None,
+             on_ready: Callable[[], None] | None = None) -> None:
+    """Serve the site on `sockets` with `workers` processes until SIGTERM or SIGINT."""
+    logging.basicConfig()  # waitress reports refused and dropped connections through logging
+    limits = connection_limits(connection_limit)
+    SiteApplication(index_dir, sockets, workers, threads, limits, on_ready).run()
+    sys.stdout.flush()

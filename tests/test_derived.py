@@ -1,0 +1,136 @@
+"""The per-segment arrays written at commit and memory-mapped by readers (`indexer/derived.py`).
+
+Real indexes built by `vnsearch index` from the sample corpus; what a user
+sees (search results, facet counts, article records) must be the same
+whether the arrays are there, missing, damaged or stale, and an indexer
+killed with SIGKILL between Whoosh's commit and the arrays leaves an index
+that answers, whose arrays the next run (or `vnsearch serve`) writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, build_index_with_cli
+
+from engine import SearchEngine
+from indexer.derived import FOLDER, MANIFEST
+from indexer.generations import open_newest_readable, toc_generations
+
+EVERYTHING = "-zzqxjw"  # only an exclusion: every article
+QUERIES = [("binh luc", {}), ("Việt Nam", {}), ("xay dung chinh don dang", {}),
+           (EVERYTHING, {"province": ["Hà Nam"]}), ("", {"directive": ["21-KL/TW"]})]
+
+
+def seen(index_dir: Path) -> list[dict]:
+    """What the user sees of a few searches (timings left out)."""
+    engine = SearchEngine(index_dir)
+    out = []
+    for query, filters in QUERIES:
+        result = engine.search(query, filters=filters, per_page=100,
+                               sort="relevance" if query else "date")
+        result.pop("took_ms", None)
+        out.append(result)
+    return json.loads(json.dumps(out, ensure_ascii=False))
+
+
+def segment_ids(index_dir: Path) -> set[str]:
+    ix = open_newest_readable(index_dir).index
+    assert ix is not None
+    return {segment.segid for segment in ix.toc().segments}
+
+
+def derived_ids(index_dir: Path) -> set[str]:
+    folder = index_dir / FOLDER
+    return {p.name for p in folder.iterdir() if (p / MANIFEST).exists()} if folder.is_dir() \
+        else set()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    corpus = tmp_path_factory.mktemp("derived") / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    index_dir = corpus.parent / "index"
+    result = build_index_with_cli(corpus, index_dir)
+    assert result.returncode == 0, result.stderr
+    return index_dir
+
+
+def test_commit_writes_arrays_that_answer_as_whooshs_files_do(built: Path,
+                                                              tmp_path: Path) -> None:
+    assert derived_ids(built) == segment_ids(built)
+    without = tmp_path / "without"
+    shutil.copytree(built, without)
+    shutil.rmtree(without / FOLDER)
+    assert seen(built) == seen(without)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "stale schema", "other segment"])
+def test_damaged_or_stale_arrays_are_ignored_then_rewritten(built: Path, tmp_path: Path,
+                                                            damage: str) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(built, index_dir)
+    expected = seen(built)
+    (segid,) = derived_ids(index_dir)
+    folder = index_dir / FOLDER / segid
+    if damage == "truncated":  # what a power cut can leave of a file
+        target = folder / "len.body_s.npy"
+        target.write_bytes(target.read_bytes()[:90])
+    else:
+        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+        manifest["schema" if damage == "stale schema" else "doc_count_all"] += 1
+        (folder / MANIFEST).write_text(json.dumps(manifest), "utf-8")
+    assert seen(index_dir) == expected
+    # the next run, with nothing to index, writes them again
+    result = build_index_with_cli(REPO / "corpus", index_dir)
+    assert result.returncode == 0, result.stderr
+    assert seen(index_dir) == expected
+    manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+    assert json.loads((built / FOLDER / segid / MANIFEST).read_text("utf-8")) == manifest
+
+
+def test_sigkill_between_whoosh_commit_and_arrays_leaves_a_searchable_index(
+        built: Path, tmp_path: Path) -> None:
+    """Killed after the TOC is written, before the arrays: the new article is found."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    index_dir = tmp_path / "index"
+    shutil.copytree(built, index_dir)
+    before = toc_generations(index_dir)[0]
+    sample = sorted(corpus.glob("*.txt"))[0].read_text("utf-8")
+    (corpus / "moi.txt").write_text(sample.replace("\n", " vnsqkz\n", 1), "utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vnsearch", "index", str(corpus), "--index", str(index_dir)],
+        cwd=REPO, env={**os.environ, "VNSEARCH_DERIVED_DELAY": "60"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 240  # liveness bound, not a speed
+        while toc_generations(index_dir)[0] == before:
+            assert proc.poll() is None and time.monotonic() < deadline, "no commit"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    assert derived_ids(index_dir) != segment_ids(index_dir)  # killed before the arrays
+    found = subprocess.run(
+        [sys.executable, "-m", "vnsearch", "search", "vnsqkz", "--index", str(index_dir),
+         "--json"], cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["total"] == 1
+    with_decoding = seen(index_dir)
+    result = build_index_with_cli(corpus, index_dir)  # nothing changed: only the arrays
+    assert result.returncode == 0, result.stderr
+    assert "added 0, updated 0, deleted 0" in result.stdout
+    assert derived_ids(index_dir) == segment_ids(index_dir)
+    assert seen(index_dir) == with_decoding
