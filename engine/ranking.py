@@ -57,6 +57,13 @@ QUESTION_WORDS = frozenset({
     "bang_cach_nao", "la_gi", "nhu_nao", "the_nao_la",
 })
 
+#: Function words, folded: a partial match lacking them lacks nothing worth saying.
+FUNCTION_WORDS = frozenset({
+    "va", "la", "cua", "co", "o", "bi", "duoc", "cho", "voi", "cac", "nhung", "mot", "thi",
+    "ma", "vi", "de", "tu", "den", "trong", "khi", "da", "se", "dang", "nay", "do", "nen",
+    "neu", "hay", "hoac", "rat", "cung", "van", "con", "ra", "len", "tai", "theo", "ve",
+})
+
 
 @dataclass(frozen=True)
 class Weights:
@@ -120,6 +127,10 @@ class Unit:
     concept: Concept | None = None
     #: Documents holding the unit as a whole word (no adjacency check needed).
     whole: np.ndarray | None = None
+    #: A question word (QUESTION_WORDS).
+    question: bool = False
+    #: A function word (FUNCTION_WORDS): never named as missing.
+    function: bool = False
 
 
 def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Concept]:
@@ -158,11 +169,6 @@ def concepts_of(syllables: tuple[Syllable, ...], vocab: Vocabulary) -> list[Conc
         i += 1
     flush()
     return out
-
-
-def _question_key(label: str) -> bool:
-    """True when a unit's text, folded, is a question or function word."""
-    return "_".join(folded(label).split()) in QUESTION_WORDS
 
 
 def _is_code(folded_syllable: str) -> bool:
@@ -285,7 +291,8 @@ class Scorer:
         several = len(concept.folded) > 1
         return Unit(match, score.astype(np.float32), df=df if concept.accented else 0,
                     label=concept.label, concept=concept if several else None,
-                    whole=whole if several else None)
+                    whole=whole if several else None, question=concept.key in QUESTION_WORDS,
+                    function=concept.key in FUNCTION_WORDS)
 
     def accent_bonus(self, concept: Concept) -> np.ndarray:
         bonus = np.zeros(self.n, dtype=np.float32)
@@ -439,7 +446,7 @@ class Scorer:
         units: list[Unit] = []
         for clause in parsed.positive:
             units.extend(self.clause_units(clause))
-        questions = [u.concept is None and _question_key(u.label) for u in units]
+        questions = [u.question for u in units]
         if not all(questions):
             for unit, question in zip(units, questions, strict=True):
                 if question:
@@ -457,7 +464,8 @@ class Scorer:
         """The query's words a matched document does not hold (a long query's partial match)."""
         return list(dict.fromkeys(
             u.label for u in self.units(parsed)
-            if u.weight >= 1.0 and (u.match & self.view.live).any() and not u.match[docnum]))
+            if u.weight >= 1.0 and not u.function and (u.match & self.view.live).any()
+            and not u.match[docnum]))
 
     def run(self, parsed: ParsedQuery, allowed: np.ndarray,
             min_coverage: float | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -41,7 +41,8 @@ def ids(engine, q: str) -> list[str]:
 def test_a_name_written_together_ranks_above_its_syllables_apart(rk_engine, query: str) -> None:
     # The other article says `chị Mai`, `anh Châu` and `xã` many times, in its title too.
     found = ids(rk_engine, query)
-    assert found[0] == "rk-mai-chau"
+    # Both articles naming the place, even the long one naming it once, come first.
+    assert set(found[:2]) == {"rk-mai-chau", "rk-mai-chau-road"}
     assert "rk-mai-apart" in found  # still found: it holds every syllable
 
 
@@ -53,14 +54,17 @@ def test_a_question_finds_the_article_on_its_content_not_its_question_words(
     assert ids(rk_engine, query)[0] == "rk-ghep-tuy"
 
 
-def test_a_long_question_keeps_the_article_holding_its_rare_words(rk_engine) -> None:
+def test_a_long_question_keeps_its_best_partial_matches_and_says_what_they_lack(
+        rk_engine) -> None:
     result = rk_engine.search(LONG_QUESTION, per_page=50)
-    hits = {hit["id"]: hit for hit in result["hits"]}
-    assert "rk-lua" in hits
-    # The partial match says which of the question's words it lacks, and only those.
-    missing = hits["rk-lua"]["missing"]
-    assert "thiệt hại" in " ".join(missing)
-    assert not {"lúa xuân", "Yên Thành", "lúa", "xuân"} & set(missing)
+    found = [hit["id"] for hit in result["hits"]]
+    assert found[0] == "rk-lua"
+    # `rk-boi-thuong` holds the compensation half of the question only: less than
+    # the share a long query asks, kept because it scores among the best.
+    assert "rk-boi-thuong" in found
+    missing = result["hits"][found.index("rk-boi-thuong")]["missing"]
+    assert "yên thành" in missing and "vì" not in missing  # content words, not function words
+    assert not {"bồi thường", "thiệt hại", "nhà nước"} & set(missing)
 
 
 def test_more_of_the_query_beats_fewer_words_in_a_title(rk_engine) -> None:
