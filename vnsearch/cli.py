@@ -46,6 +46,30 @@ index_option = click.option(
 )
 
 
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(["whoosh", "xapian"]),
+    default=lambda: os.environ.get("VNSEARCH_BACKEND") or None,
+    show_default="$VNSEARCH_BACKEND, else what the index folder holds (new ones: whoosh)",
+    help="Index store: Whoosh files, or Xapian (a local database or the shards of "
+         "`vnsearch cluster`).",
+)
+
+
+def resolve_backend(index_dir: str, requested: str | None) -> str:
+    """The backend of an index folder; a request that contradicts an existing index fails."""
+    from indexer.xapian_store import store_exists
+
+    found = "xapian" if store_exists(index_dir) else (
+        "whoosh" if Path(index_dir).is_dir() and any(Path(index_dir).glob("_MAIN_*.toc"))
+        else None)
+    if requested and found and requested != found:
+        raise click.ClickException(
+            f"{display_path(index_dir)} holds a {found} index, not {requested}: "
+            "choose another --index folder (or drop --backend)")
+    return found or requested or "whoosh"
+
+
 @click.group()
 def main() -> None:
     """Full-text search for Vietnamese news articles."""
@@ -66,9 +90,13 @@ def extract(files: tuple[str, ...], as_json: bool) -> None:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: cores)."
 )
-def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | None) -> None:
+@backend_option
+def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | None,
+          backend: str | None) -> None:
     """Index folders and files (default corpus/), incrementally unless --rebuild."""
-    sys.exit(index_command(list(paths) or [DEFAULT_CORPUS], index_dir, rebuild, workers))
+    backend = resolve_backend(index_dir, backend)
+    sys.exit(index_command(list(paths) or [DEFAULT_CORPUS], index_dir, rebuild, workers,
+                           backend))
 
 
 @main.command()
@@ -86,13 +114,16 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | 
 @click.option("--page", type=click.IntRange(min=1), default=1)
 @click.option("--per-page", type=click.IntRange(min=1, max=100), default=10)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the JSON of /api/search.")
+@backend_option
 def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_json: bool,
+           backend: str | None,
            **facets: tuple[str, ...]) -> None:
     """Search the index."""
     from engine import SearchEngine
 
     if not Path(index_dir).is_dir():
         raise click.ClickException(f"no index at {index_dir}: run `vnsearch index` first")
+    resolve_backend(index_dir, backend)
     engine = SearchEngine(index_dir)
     filters = {name: list(values) for name, values in facets.items() if values}
     result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page)
@@ -110,16 +141,19 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
 @click.option("--connection-limit", type=click.IntRange(min=2), default=None,
               help="Open connections at once (default 1000, fewer if the process may not "
                    "open that many files).")
+@backend_option
 def serve(index_dir: str, host: str, port: int, threads: int,
-          connection_limit: int | None) -> None:
+          connection_limit: int | None, backend: str | None) -> None:
     """Run the web site (builds the index from corpus/ first if there is none)."""
-    sys.exit(serve_command(index_dir, host, port, threads, connection_limit))
+    backend = resolve_backend(index_dir, backend)
+    sys.exit(serve_command(index_dir, host, port, threads, connection_limit, backend))
 
 
 # -- the commands' bodies: printing and exit statuses ---------------------------
 
 
-def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int | None) -> int:
+def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int | None,
+                  backend: str = "whoosh") -> int:
     """`vnsearch index`: the summary line on stdout, problems on stderr; the exit status."""
     try:  # pyvi unpacks its model into a temporary file: a full disk shows here first
         from indexer.build import build_index
@@ -131,8 +165,18 @@ def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int 
              f"{where}; free some space (or set TMPDIR) and run again; "
              "the index was not changed")
         return EXIT_FAILED
+    builder = build_index
+    store_errors: tuple[type[Exception], ...] = ()
+    if backend == "xapian":
+        from indexer.xapian_store import StoreError
+        from indexer.xapian_writing import build_index as builder
+
+        store_errors = (StoreError,)
     try:
-        summary = build_index(paths, index_dir, rebuild=rebuild, workers=workers)
+        summary = builder(paths, index_dir, rebuild=rebuild, workers=workers)
+    except store_errors as err:
+        _err(f"vnsearch index: {printable(err)}; the index was not changed")
+        return EXIT_FAILED
     except IndexBusy as err:
         _err(f"vnsearch index: {printable(err)}")
         return EXIT_BUSY
@@ -157,7 +201,7 @@ def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int 
 
 
 def serve_command(index_dir: str, host: str, port: int, threads: int,
-                  connection_limit: int | None = None) -> int:
+                  connection_limit: int | None = None, backend: str = "whoosh") -> int:
     """`vnsearch serve`: index the sample corpus if there is no index, then serve."""
     from webapp.serve import find_corpus, is_loopback_only, needs_index, server_urls, site_server
 
@@ -172,7 +216,7 @@ def serve_command(index_dir: str, host: str, port: int, threads: int,
                  " run `vnsearch index PATH` first")
             return 2
         _err(f"No articles indexed at {index_dir}: indexing {corpus}/ …")
-        status = index_command([str(corpus)], index_dir, False, None)
+        status = index_command([str(corpus)], index_dir, False, None, backend)
         if status != 0 or needs_index(index_dir):
             _err("vnsearch serve: building the index failed")
             return status or EXIT_FAILED
