@@ -2,12 +2,16 @@
 
 An index folder written by the Xapian backend holds `xapian.json`, which
 names its shards in order. A shard is either a local database folder
-(`{"path": "shard0"}`, relative to the index folder) or a server started by
-`vnsearch cluster` (`{"primary": "host:port", "replicas": ["host:port"]}`,
-the primary served writable, each replica a read-only copy kept in sync by
-`xapian-replicate`). Documents go to shard `shard_of(id)`: a stable hash of
-the article id, so the same id always lands on the same shard; changing the
-number of shards means a full re-index.
+(`{"path": "shard0"}`, relative to the index folder) or servers, as
+`vnsearch cluster` starts them: `{"primary": "host:port", "writer":
+"host:port", "replicas": ["host:port"]}`, two `xapian-tcpsrv` over the
+primary database (read-only for searches; `--writable` for the indexer,
+which takes Xapian's write lock per connection) and a read-only server per
+replica, each replica a copy kept in sync by `xapian-replicate`.
+
+Documents go to shard `shard_of(id)`: a stable hash of the article id, so
+the same id always lands on the same shard; changing the number of shards
+means a full re-index.
 
 Meta data kept in every shard's Xapian metadata: the generation (bumped by
 every commit), the next document sequence number and the schema version.
@@ -42,6 +46,7 @@ class Shard:
     path: str | None = None
     primary: str | None = None
     replicas: list[str] = field(default_factory=list)
+    writer: str | None = None
 
     def describe(self) -> str:
         return self.path or f"xapian-tcpsrv {self.primary}"
@@ -74,7 +79,8 @@ def load_store(index_dir: str | Path) -> Store:
     try:
         raw = json.loads((folder / STORE_FILE).read_text("utf-8"))
         shards = [Shard(path=s.get("path"), primary=s.get("primary"),
-                        replicas=list(s.get("replicas") or [])) for s in raw["shards"]]
+                        replicas=list(s.get("replicas") or []), writer=s.get("writer"))
+                  for s in raw["shards"]]
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise StoreError(f"{folder / STORE_FILE} cannot be read ({err})") from None
     if not shards or any(bool(s.path) == bool(s.primary) for s in shards):
@@ -87,7 +93,8 @@ def write_store(index_dir: str | Path, shards: list[Shard]) -> Store:
     folder = Path(index_dir)
     folder.mkdir(parents=True, exist_ok=True)
     payload = {"backend": "xapian", "shards": [
-        {"path": s.path} if s.path else {"primary": s.primary, "replicas": s.replicas}
+        {"path": s.path} if s.path else
+        {"primary": s.primary, "writer": s.writer or s.primary, "replicas": s.replicas}
         for s in shards]}
     tmp = folder / f".{STORE_FILE}.tmp"
     tmp.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
@@ -159,7 +166,7 @@ def open_shard_writer(store: Store, index: int) -> xapian.WritableDatabase:
     try:
         if shard.path:
             return xapian.WritableDatabase(store.shard_path(shard), xapian.DB_CREATE_OR_OPEN)
-        host, port = split_address(shard.primary or "")
+        host, port = split_address(shard.writer or shard.primary or "")
         return xapian.remote_open_writable(host, port, 0, CONNECT_TIMEOUT_MS)
     except xapian.DatabaseLockError:
         from .lock import IndexBusy

@@ -149,7 +149,67 @@ def serve(index_dir: str, host: str, port: int, threads: int,
     sys.exit(serve_command(index_dir, host, port, threads, connection_limit, backend))
 
 
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--shards", type=click.IntRange(min=1, max=64), default=2, show_default=True)
+@click.option("--replicas", type=click.IntRange(min=0, max=8), default=1, show_default=True,
+              help="Read-only copies per shard, kept in sync by xapian-replicate.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to serve on.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=0,
+              help="First of consecutive ports (1 + shards x (2 + replicas)); 0: any free ones.")
+def cluster(folder: str, shards: int, replicas: int, host: str, port: int) -> None:
+    """Run Xapian shard servers and replicas on this machine until interrupted.
+
+    FOLDER becomes an index folder: `vnsearch index/search/serve --index FOLDER`.
+    """
+    sys.exit(cluster_command(folder, shards, replicas, host, port))
+
+
 # -- the commands' bodies: printing and exit statuses ---------------------------
+
+
+def cluster_command(folder: str, shards: int, replicas: int, host: str, port: int) -> int:
+    """`vnsearch cluster`: start the servers, print where they listen, stop them on a signal."""
+    import signal
+    import threading
+
+    from indexer.xapian_cluster import Cluster, ClusterError, free_ports
+    from indexer.xapian_store import load_store, store_exists
+
+    if store_exists(folder) and not load_store(folder).remote:
+        _err(f"vnsearch cluster: {display_path(folder)} holds a local Xapian index; "
+             "choose an empty folder (resharding is a full re-index)")
+        return 2
+    needed = Cluster.ports_needed(shards, replicas)
+    ports = free_ports(needed, host) if port == 0 else list(range(port, port + needed))
+    if ports[-1] > 65535:
+        _err(f"vnsearch cluster: {needed} ports from {port} pass 65535")
+        return 2
+    running = Cluster(Path(folder), shards, replicas, host, ports)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        store = running.start()
+    except ClusterError as err:
+        _err(f"vnsearch cluster: {printable(err)}")
+        return EXIT_FAILED
+    for i, shard in enumerate(store.shards):
+        print(f"shard {i}: primary {shard.primary}, writer {shard.writer}, "
+              f"replicas {', '.join(shard.replicas) or 'none'}")
+    print(f"index folder: {display_path(folder)} (Ctrl-C stops the servers)", flush=True)
+    try:
+        while not stop.wait(1.0):
+            for server in running.servers:
+                if server.process is not None and server.process.poll() is not None \
+                        and not getattr(server, "reported", False):
+                    server.reported = True  # type: ignore[attr-defined]
+                    _err(f"vnsearch cluster: {server.name} exited "
+                         f"(status {server.process.returncode})")
+    finally:
+        running.stop()
+    return 0
+
 
 
 def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int | None,
