@@ -35,6 +35,7 @@ import xapian
 from cachetools import LRUCache
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from indexer.backend import IndexUnavailable
 from indexer.xapian_store import (
     GENERATION_KEY,
     Store,
@@ -52,7 +53,7 @@ EMPTY_TF = np.zeros(0, dtype=np.float32)
 CACHE_BYTES = 192 * 1024 * 1024
 
 
-class ShardUnavailable(RuntimeError):
+class ShardUnavailable(IndexUnavailable):
     """No copy of a shard answers with the generation being served."""
 
 

@@ -138,7 +138,7 @@ def get_json(url: str) -> tuple[int, dict]:
         with urllib.request.urlopen(url, timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as err:
-        return err.code, {}
+        return err.code, json.loads(err.read() or b"{}")
 
 
 def test_killing_a_shard_primary_during_queries(cluster, caplog) -> None:
@@ -184,9 +184,13 @@ def test_killing_a_shard_primary_during_queries(cluster, caplog) -> None:
             assert comparable(body) == expected[(query, body["page"])], query
         assert any("reading replica" in r.getMessage() or "instead" in r.getMessage()
                    for r in caplog.records)
-        # a fresh engine opens the replica straight away
         status, body = ask("Đảng")
         assert status == 200 and comparable(body) == expected[("Đảng", 1)]
+        # with the replica gone too the shard has no copy: a clear 503, never a 500
+        running.kill(running.find("replica", 0))
+        status, body = ask("hợp tác xã nông nghiệp")
+        assert status == 503, (status, body)
+        assert "thử lại" in body["error"]["message"]
     finally:
         stop.set()
         server.stop()

@@ -123,10 +123,15 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
 
     if not Path(index_dir).is_dir():
         raise click.ClickException(f"no index at {index_dir}: run `vnsearch index` first")
+    from indexer.backend import IndexUnavailable
+
     resolve_backend(index_dir, backend)
     engine = SearchEngine(index_dir)
     filters = {name: list(values) for name, values in facets.items() if values}
-    result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page)
+    try:
+        result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page)
+    except IndexUnavailable as err:
+        raise click.ClickException(f"the index cannot answer now ({err}); try again") from None
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
