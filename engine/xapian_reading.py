@@ -8,6 +8,10 @@ generation with a value stream per shard). Document numbers follow the
 sequence numbers the writer gave, ranked over every shard, so one database
 and N shards number the same documents alike.
 
+The shards are opened as one database (`Database.add_database`), so
+Xapian itself merges posting lists, term statistics and lexicons across
+shards; the engine sees one generation.
+
 What Xapian serves slowly through this seam: over the network
 (`xapian-tcpsrv`) a posting list arrives item by item (~0.1 ms per posting
 on loopback) and positions are one round trip per document; postings are
@@ -128,6 +132,7 @@ def open_view(index_dir: str | Path, generation: int,
 
 
 def close_unused(previous: XapianView, current: XapianView) -> None:
+    """Close the shard connections `previous` holds (each view opens its own)."""
     for db in previous.dbs:
         if all(db is not other for other in current.dbs):
             try:
@@ -142,7 +147,7 @@ def _whoosh_length(n: int) -> float:
 
 
 class Segment:
-    """The whole generation as one part (shards interleave in document-number order)."""
+    """The whole generation as one part: its documents are numbered across every shard."""
 
     def __init__(self, view: XapianView) -> None:
         self._view = view
@@ -175,26 +180,21 @@ class XapianView:
             self.dbs.append(db)
             self.where.append(where)
         self.generation = max(metadata_int(db, GENERATION_KEY, -1) for db in self.dbs)
-        # every document's columns, and the numbering by sequence number
-        shard_parts, docid_parts, seq_parts = [], [], []
+        self.db = self._combined()
+        # every document's columns, and the numbering by sequence number; a document id
+        # of the combined database is (shard's id - 1) x shards + shard + 1
+        docids, seqs = [], []
         columns: list[dict] = []
-        for index, db in enumerate(self.dbs):
-            for item in self._retry(index, lambda db: list(db.valuestream(COLUMNS_SLOT))):
-                cols = read_columns(item.value)
-                columns.append(cols)
-                shard_parts.append(index)
-                docid_parts.append(item.docid)
-                seq_parts.append(cols["seq"])
-        order = np.argsort(np.asarray(seq_parts, dtype=np.int64), kind="stable")
+        for item in self._retry(lambda db: list(db.valuestream(COLUMNS_SLOT))):
+            cols = read_columns(item.value)
+            columns.append(cols)
+            docids.append(item.docid)
+            seqs.append(cols["seq"])
+        order = np.argsort(np.asarray(seqs, dtype=np.int64), kind="stable")
         self._columns = [columns[i] for i in order.tolist()]
-        self.shard_of = np.asarray(shard_parts, dtype=np.int32)[order]
-        self.docid_of = np.asarray(docid_parts, dtype=np.int64)[order]
-        self.docnum_of: list[np.ndarray] = []
-        for index, db in enumerate(self.dbs):
-            mapping = np.full(db.get_lastdocid() + 1, -1, dtype=np.int64)
-            mine = np.flatnonzero(self.shard_of == index)
-            mapping[self.docid_of[mine]] = mine
-            self.docnum_of.append(mapping)
+        self.docid_of = np.asarray(docids, dtype=np.int64)[order]
+        self.docnum_of = np.full(int(self.docid_of.max(initial=0)) + 1, -1, dtype=np.int64)
+        self.docnum_of[self.docid_of] = np.arange(len(self.docid_of))
         self.doc_count_all = len(self._columns)
         self.doc_count = self.doc_count_all
         self.live = np.ones(self.doc_count_all, dtype=bool)
@@ -208,25 +208,41 @@ class XapianView:
 
     # -- fail-over -------------------------------------------------------------
 
-    def _retry(self, index: int, call: Callable[[xapian.Database], T]) -> T:
-        """`call(shard database)`, moving to a replica of the same generation if it fails."""
+    def _combined(self) -> xapian.Database:
+        """All shards as one database (Xapian merges their statistics and lists)."""
+        combined = xapian.Database()
+        for db in self.dbs:
+            combined.add_database(db)
+        return combined
+
+    def _retry(self, call: Callable[[xapian.Database], T]) -> T:
+        """`call(all shards as one database)`; a shard that fails is moved to a replica of
+        the same generation and the call made again."""
         try:
-            return call(self.dbs[index])
+            return call(self.db)
         except (xapian.NetworkError, xapian.DatabaseModifiedError) as err:
-            LOG.warning("shard %d (%s) failed: %s", index, self.where[index], describe(err))
-            try:
-                db, where = open_shard_readers(self.store, index)
-            except StoreError as again:
-                raise ShardUnavailable(str(again)) from None
-            held = metadata_int(db, GENERATION_KEY, -1)
-            if held != getattr(self, "generation", held):
-                raise ShardUnavailable(
-                    f"shard {index}: {where} holds generation {held}, not {self.generation}"
-                ) from None
-            LOG.warning("shard %d: reading %s instead", index, where)
-            with self._lock:
-                self.dbs[index], self.where[index] = db, where
-            return call(db)
+            LOG.warning("a shard failed: %s", describe(err))
+        with self._lock:
+            for index, db in enumerate(self.dbs):
+                try:
+                    db.reopen()
+                    if metadata_int(db, GENERATION_KEY, -1) == self.generation:
+                        continue
+                except xapian.Error as err:
+                    LOG.warning("shard %d (%s) does not answer: %s", index, self.where[index],
+                                describe(err))
+                try:
+                    fresh, where = open_shard_readers(self.store, index)
+                except StoreError as again:
+                    raise ShardUnavailable(str(again)) from None
+                held = metadata_int(fresh, GENERATION_KEY, -1)
+                if held != self.generation:
+                    raise ShardUnavailable(f"shard {index}: {where} holds generation {held}, "
+                                           f"not {self.generation}") from None
+                LOG.warning("shard %d: reading %s instead", index, where)
+                self.dbs[index], self.where[index] = fresh, where
+            self.db = self._combined()
+        return call(self.db)
 
     # -- lengths ---------------------------------------------------------------
 
@@ -258,25 +274,16 @@ class XapianView:
 
     def _read_postings(self, view: str, word: str) -> tuple[np.ndarray, np.ndarray]:
         name = term(view, word)
-        ids: list[np.ndarray] = []
-        tfs: list[np.ndarray] = []
-        for index in range(len(self.dbs)):
-            pairs = self._retry(index, lambda db: [(p.docid, p.wdf) for p in db.postlist(name)])
-            if not pairs:
-                continue
-            raw = np.asarray(pairs, dtype=np.int64)
-            mapping = self.docnum_of[index]
-            inside = raw[:, 0] < len(mapping)
-            docs = mapping[raw[inside, 0]]
-            keep = docs >= 0
-            ids.append(docs[keep])
-            tfs.append(raw[inside, 1][keep].astype(np.float32))
-        if not ids:
+        pairs = self._retry(lambda db: [(p.docid, p.wdf) for p in db.postlist(name)])
+        if not pairs:
             return EMPTY_IDS, EMPTY_TF
-        all_ids = np.concatenate(ids)
-        all_tfs = np.concatenate(tfs)
-        order = np.argsort(all_ids, kind="stable")
-        return all_ids[order].astype(np.int32), all_tfs[order]
+        raw = np.asarray(pairs, dtype=np.int64)
+        inside = raw[:, 0] < len(self.docnum_of)
+        docs = self.docnum_of[raw[inside, 0]]
+        keep = docs >= 0
+        ids, tfs = docs[keep], raw[inside, 1][keep].astype(np.float32)
+        order = np.argsort(ids, kind="stable")
+        return ids[order].astype(np.int32), tfs[order]
 
     def df(self, view: str, word: str) -> int:
         return len(self.postings(view, word)[0])
@@ -286,10 +293,9 @@ class XapianView:
         out: dict[int, list[int]] = {}
         with self._lock:
             for doc in np.asarray(docs, dtype=np.int64).tolist():
-                index = int(self.shard_of[doc])
                 docid = int(self.docid_of[doc])
                 try:
-                    found = self._retry(index, lambda db, d=docid: [
+                    found = self._retry(lambda db, d=docid: [
                         p - 1 for p in db.positionlist(d, name)])
                 except xapian.RangeError:  # the document does not hold the term
                     continue
@@ -319,13 +325,9 @@ class XapianView:
         with self._lock:
             if view not in self._lexicons:
                 prefix = term(view, "")
-                lex: dict[str, int] = {}
-                for index in range(len(self.dbs)):
-                    items = self._retry(index, lambda db: [(t.term, t.termfreq)
-                                                           for t in db.allterms(prefix)])
-                    for raw, df in items:
-                        word = raw.decode("utf-8")[len(prefix):]
-                        lex[word] = lex.get(word, 0) + df
+                items = self._retry(lambda db: [(t.term, t.termfreq)
+                                                for t in db.allterms(prefix)])
+                lex = {raw.decode("utf-8")[len(prefix):]: df for raw, df in items}
                 prev = self._previous
                 old = prev._lexicons.get(view) if prev is not None else None
                 if old is not None:
@@ -349,9 +351,8 @@ class XapianView:
         return [c.get(field, empty) for c in self._columns]
 
     def stored(self, docnum: int) -> dict:
-        index = int(self.shard_of[docnum])
         docid = int(self.docid_of[docnum])
-        data = self._retry(index, lambda db: db.get_document(docid).get_data())
+        data = self._retry(lambda db: db.get_document(docid).get_data())
         return pickle.loads(data)
 
 

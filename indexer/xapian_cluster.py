@@ -151,8 +151,10 @@ class Cluster:
         return self.store
 
     def _tcpsrv(self, port: int, path: Path, *flags: str) -> list[str]:
-        return ["xapian-tcpsrv", *flags, "--interface", self.host, "--port", str(port),
-                str(path)]
+        # no idle timeouts: the indexer's connection waits while articles are analysed,
+        # and the web site keeps its connections between queries
+        return ["xapian-tcpsrv", *flags, "--idle-timeout", "0", "--active-timeout", "0",
+                "--interface", self.host, "--port", str(port), str(path)]
 
     def _start_replica_server(self, shard: int, replica: int) -> None:
         """Serve a replica once its first copy has arrived (an empty folder cannot be opened)."""

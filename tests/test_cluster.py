@@ -199,3 +199,32 @@ def test_killing_a_shard_primary_during_queries(cluster, caplog) -> None:
 def _split(address: str) -> tuple[str, int]:
     host, port = address.split(":")
     return host, int(port)
+
+
+def test_vnsearch_cluster_command_serves_until_stopped(tmp_path: Path) -> None:
+    """`vnsearch cluster` starts the servers, the folder works as an index, SIGTERM stops all."""
+    folder = tmp_path / "vn-cluster"
+    proc = subprocess.Popen([sys.executable, "-m", "vnsearch", "cluster", str(folder),
+                             "--shards", "2", "--replicas", "0"], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]
+        assert lines[0].startswith("shard 0: primary 127.0.0.1:"), (lines, proc.poll())
+        assert lines[2].startswith("index folder:")
+        store = load_store(folder)
+        assert len(store.shards) == 2 and all(s.writer for s in store.shards)
+        done = cli("index", "corpus", "--index", str(folder))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("added 5,")
+        found = cli("search", "xay dung dang", "--index", str(folder), "--json")
+        assert found.returncode == 0, found.stderr
+        assert json.loads(found.stdout)["total"] > 0
+    finally:
+        proc.terminate()
+        status = proc.wait(timeout=30)
+    assert status == 0
+    for shard in store.shards:  # every server has gone
+        for address in (shard.primary, shard.writer):
+            with pytest.raises(xapian.NetworkError):
+                xapian.remote_open(*_split(address or ""), 10_000, 1_000)
