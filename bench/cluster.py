@@ -39,12 +39,15 @@ CRAWL = Path("/work/shared/data/crawl-news-2026-sample/crawl_news_2026.jsonl.xz"
 LAYOUTS = ("whoosh", "xapian", "cluster-1", "cluster-2")
 
 
-def folder_bytes(folder: Path, skip: tuple[str, ...] = ()) -> int:
-    total = 0
+def folder_bytes(folder: Path, skip: tuple[str, ...] = ()) -> tuple[int, int]:
+    """(bytes of the index, of which Xapian changesets kept for replicas)."""
+    total = changesets = 0
     for path in folder.rglob("*"):
         if path.is_file() and not any(part in skip for part in path.parts):
             total += path.stat().st_size
-    return total
+            if path.name.startswith("changes"):
+                changesets += path.stat().st_size
+    return total, changesets
 
 
 def corpus_folder(name: str, work: Path) -> tuple[Path, int]:
@@ -121,8 +124,8 @@ def main() -> None:
                 if status:
                     sys.exit(f"indexing for {layout} failed")
                 rate = count / (time.perf_counter() - started)
-            size = folder_bytes(index_dir / "shards" if running else index_dir,
-                                skip=("replicas",))
+            size, changesets = folder_bytes(index_dir / "shards" if running else index_dir,
+                                            skip=("replicas",))
             engine = SearchEngine(index_dir)
             started = time.perf_counter()
             engine.search("khởi động")
@@ -133,6 +136,7 @@ def main() -> None:
             mix = query_mix(engine)[: args.queries]
             latency = measure_queries(engine, mix)
             row = {"layout": layout, "articles/s": rate, "bytes/article": size / count,
+                   "of which changesets": changesets / count,
                    "open ms": opened_ms, **latency}
             if relevance is not None:
                 dev, bm25 = relevance
