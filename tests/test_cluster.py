@@ -228,3 +228,17 @@ def test_vnsearch_cluster_command_serves_until_stopped(tmp_path: Path) -> None:
         for address in (shard.primary, shard.writer):
             with pytest.raises(xapian.NetworkError):
                 xapian.remote_open(*_split(address or ""), 10_000, 1_000)
+
+
+def test_vnsearch_cluster_refuses_a_folder_it_would_break(tmp_path: Path) -> None:
+    """Another shard count, or a local index, would misroute ids: refused, nothing started."""
+    folder = tmp_path / "c"
+    write_store(folder, [Shard(primary="127.0.0.1:1", writer="127.0.0.1:2")])
+    done = cli("cluster", str(folder), "--shards", "2")
+    assert done.returncode == 2
+    assert "holds 1 shards, not 2" in done.stderr
+    assert not (folder / "shards").exists()
+    local = tmp_path / "local"
+    assert cli("index", "corpus", "--index", str(local)).returncode == 0
+    done = cli("cluster", str(local))
+    assert done.returncode == 2 and "holds a local index" in done.stderr

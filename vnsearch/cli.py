@@ -181,9 +181,15 @@ def cluster_command(folder: str, shards: int, replicas: int, host: str, port: in
     from indexer.xapian_cluster import Cluster, ClusterError, free_ports
     from indexer.xapian_store import load_store, store_exists
 
-    if store_exists(folder) and not load_store(folder).remote:
-        _err(f"vnsearch cluster: {display_path(folder)} holds a local Xapian index; "
-             "choose an empty folder (resharding is a full re-index)")
+    if (store_exists(folder) and not load_store(folder).remote) \
+            or any(Path(folder).glob("_MAIN_*.toc")):
+        _err(f"vnsearch cluster: {display_path(folder)} holds a local index; "
+             "choose an empty folder (moving to a cluster is a full re-index)")
+        return 2
+    if store_exists(folder) and len(load_store(folder).shards) != shards:
+        _err(f"vnsearch cluster: {display_path(folder)} holds "
+             f"{len(load_store(folder).shards)} shards, not {shards}: an id's shard would "
+             "change; resharding is a full re-index into a new folder")
         return 2
     needed = Cluster.ports_needed(shards, replicas)
     ports = free_ports(needed, host) if port == 0 else list(range(port, port + needed))
