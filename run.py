@@ -43,6 +43,29 @@ def ensure_venv(extra: str) -> None:
     stamp.touch()
 
 
+#: Where Debian's `python3-xapian` puts the binding (built for CPython 3.11).
+DEBIAN_XAPIAN = Path("/usr/lib/python3/dist-packages/xapian")
+
+
+def link_debian_xapian() -> None:
+    """Make Debian's Xapian binding importable in the virtualenv (the Xapian backend).
+
+    Xapian's binding is not on PyPI; a `.pth` file naming a folder that holds
+    only a link to it keeps the rest of Debian's packages out of the venv.
+    """
+    if not DEBIAN_XAPIAN.is_dir():
+        return
+    folder = VENV / "debian-xapian"
+    folder.mkdir(exist_ok=True)
+    link = folder / "xapian"
+    if not link.exists():
+        link.symlink_to(DEBIAN_XAPIAN)
+    purelib = subprocess.run(
+        [str(BIN / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    (Path(purelib) / "debian-xapian.pth").write_text(f"{folder}\n", encoding="utf-8")
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("serve", "test"):
         print(__doc__)
@@ -51,8 +74,10 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     if command == "serve":
         ensure_venv("")
+        link_debian_xapian()
         return subprocess.call([str(BIN / "vnsearch"), "serve", *rest])
     ensure_venv("test")
+    link_debian_xapian()
     subprocess.run([str(BIN / "ruff"), "check", *CODE], check=True)
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
 

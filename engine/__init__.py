@@ -5,6 +5,6 @@ JSON the contract describes. The CLI and the web site are its two callers.
 """
 
 from .engine import SearchEngine
-from .whoosh_reading import holds_articles, index_exists
+from .snapshot import holds_articles, index_exists
 
 __all__ = ["SearchEngine", "holds_articles", "index_exists"]

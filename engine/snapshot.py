@@ -14,25 +14,41 @@ import logging
 import math
 import time
 from pathlib import Path
+from types import ModuleType
 
 from cachetools import LRUCache
 
 from indexer.backend import Generation
 
+from . import whoosh_reading
 from .facets import FacetIndex
 from .ranking import Scorer
 from .vocabulary import Vocabulary
-from .whoosh_reading import (
-    close_unused,
-    describe,
-    generation_stamps,
-    newest_stamp,
-    open_view,
-)
 
 LOG = logging.getLogger(__name__)
 #: Seconds before a generation that could not be opened is tried again.
 REOPEN_RETRY = 30.0
+
+def reading_backend(index_dir: str | Path) -> ModuleType:
+    """The reading face for an index folder: Xapian when it names Xapian shards, else Whoosh."""
+    from indexer.xapian_store import store_exists
+
+    if store_exists(index_dir):
+        from . import xapian_reading
+
+        return xapian_reading
+    return whoosh_reading
+
+
+def index_exists(index_dir: str | Path) -> bool:
+    """True when an index has been committed in `index_dir` (either backend)."""
+    return bool(reading_backend(index_dir).index_exists(index_dir))
+
+
+def holds_articles(index_dir: str | Path) -> bool:
+    """True when the newest generation that opens holds at least one article."""
+    return bool(reading_backend(index_dir).holds_articles(index_dir))
+
 
 class Snapshot:
     """Everything derived from one index generation, built lazily.
@@ -44,7 +60,8 @@ class Snapshot:
     """
 
     def __init__(self, view: Generation, stamp: tuple[int, int],
-                 previous: Snapshot | None = None) -> None:
+                 previous: Snapshot | None = None, backend: ModuleType = whoosh_reading) -> None:
+        self.backend = backend
         self.stamp = stamp
         self.view = view
         self._settled = False
@@ -96,7 +113,7 @@ class Snapshot:
 
     def close_replaced_by(self, current: Snapshot) -> None:
         """Close this generation's readers that `current` does not re-use."""
-        close_unused(self.view, current.view)
+        self.backend.close_unused(self.view, current.view)
 
 
 
@@ -105,6 +122,7 @@ class Snapshots:
 
     def __init__(self, index_dir: str | Path) -> None:
         self.index_dir = Path(index_dir)
+        self.backend = reading_backend(index_dir)
         self._snap: Snapshot | None = None
         #: The newest TOC looked at, (generation, mtime), and when to look at
         #: it again when it could not be opened.
@@ -122,7 +140,8 @@ class Snapshots:
         serving when its TOC is damaged afterwards (it was read intact), and
         whatever fails, the last snapshot keeps serving.
         """
-        latest = newest_stamp(self.index_dir)
+        backend = self.backend
+        latest = backend.newest_stamp(self.index_dir)
         if latest is None:
             return self._snap
         now = time.monotonic()
@@ -130,7 +149,7 @@ class Snapshots:
             return self._snap
         self._seen, self._retry_at = latest, math.inf
         skipped = False
-        for stamp in generation_stamps(self.index_dir):
+        for stamp in backend.generation_stamps(self.index_dir):
             generation = stamp[0]
             current = self._snap.stamp if self._snap is not None else None
             if current is not None and (stamp == current
@@ -138,12 +157,13 @@ class Snapshots:
                 break  # what is being served is still the newest that opens
             try:
                 previous = self._snap
-                view = open_view(self.index_dir, generation,
-                                 previous.view if previous is not None else None)
-                snap = Snapshot(view, stamp, previous)
+                view = backend.open_view(self.index_dir, generation,
+                                         previous.view if previous is not None else None)
+                snap = Snapshot(view, stamp, previous, backend)
             except Exception as err:  # noqa: BLE001 - a damaged generation is skipped
                 LOG.warning("index generation %d in %s cannot be opened (%s); "
-                            "serving an older one", generation, self.index_dir, describe(err))
+                            "serving an older one", generation, self.index_dir,
+                            backend.describe(err))
                 self._retry_at = now + REOPEN_RETRY
                 skipped = True
                 continue

@@ -25,6 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+
+class IndexUnavailable(RuntimeError):
+    """The index cannot answer now (a shard with no answering copy); worth trying again."""
+
+
 # ---------------------------------------------------------------- reading
 #
 # The engine serves one generation at a time through a `Generation`: dense

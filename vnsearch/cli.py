@@ -47,6 +47,30 @@ index_option = click.option(
 )
 
 
+backend_option = click.option(
+    "--backend",
+    type=click.Choice(["whoosh", "xapian"]),
+    default=lambda: os.environ.get("VNSEARCH_BACKEND") or None,
+    show_default="$VNSEARCH_BACKEND, else what the index folder holds (new ones: whoosh)",
+    help="Index store: Whoosh files, or Xapian (a local database or the shards of "
+         "`vnsearch cluster`).",
+)
+
+
+def resolve_backend(index_dir: str, requested: str | None) -> str:
+    """The backend of an index folder; a request that contradicts an existing index fails."""
+    from indexer.xapian_store import store_exists
+
+    found = "xapian" if store_exists(index_dir) else (
+        "whoosh" if Path(index_dir).is_dir() and any(Path(index_dir).glob("_MAIN_*.toc"))
+        else None)
+    if requested and found and requested != found:
+        raise click.ClickException(
+            f"{display_path(index_dir)} holds a {found} index, not {requested}: "
+            "choose another --index folder (or drop --backend)")
+    return found or requested or "whoosh"
+
+
 @click.group()
 def main() -> None:
     """Full-text search for Vietnamese news articles."""
@@ -67,9 +91,13 @@ def extract(files: tuple[str, ...], as_json: bool) -> None:
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Processes (default: cores)."
 )
-def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | None) -> None:
+@backend_option
+def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | None,
+          backend: str | None) -> None:
     """Index folders and files (default corpus/), incrementally unless --rebuild."""
-    sys.exit(index_command(list(paths) or [DEFAULT_CORPUS], index_dir, rebuild, workers))
+    backend = resolve_backend(index_dir, backend)
+    sys.exit(index_command(list(paths) or [DEFAULT_CORPUS], index_dir, rebuild, workers,
+                           backend))
 
 
 @main.command()
@@ -94,29 +122,37 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | 
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the JSON of /api/search.")
 @click.option("--format", "export_format", type=click.Choice(["csv", "jsonl"]), default=None,
               help="Print every hit (all pages) as /export.csv or /export.jsonl does.")
+@backend_option
 def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_json: bool,
            date_from: datetime | None, date_to: datetime | None,
-           export_format: str | None, **facets: tuple[str, ...]) -> None:
+           export_format: str | None, backend: str | None,
+           **facets: tuple[str, ...]) -> None:
     """Search the index."""
     from engine import SearchEngine
 
     if not Path(index_dir).is_dir():
         raise click.ClickException(f"no index at {index_dir}: run `vnsearch index` first")
+    from indexer.backend import IndexUnavailable
+
+    resolve_backend(index_dir, backend)
     engine = SearchEngine(index_dir)
     filters = {name: list(values) for name, values in facets.items() if values}
     dates = {"date_from": date_from.date().isoformat() if date_from else None,
              "date_to": date_to.date().isoformat() if date_to else None}
-    if export_format:
-        from engine.export import csv_lines, iter_hits, jsonl_lines
+    try:
+        if export_format:
+            from engine.export import csv_lines, iter_hits, jsonl_lines
 
-        lines = csv_lines if export_format == "csv" else jsonl_lines
-        out = click.get_binary_stream("stdout")
-        for line in lines(iter_hits(engine, query, filters=filters, sort=sort, **dates)):
-            out.write(line.encode("utf-8"))
-        out.flush()
-        return
-    result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page,
-                           **dates)
+            lines = csv_lines if export_format == "csv" else jsonl_lines
+            out = click.get_binary_stream("stdout")
+            for line in lines(iter_hits(engine, query, filters=filters, sort=sort, **dates)):
+                out.write(line.encode("utf-8"))
+            out.flush()
+            return
+        result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page,
+                               **dates)
+    except IndexUnavailable as err:
+        raise click.ClickException(f"the index cannot answer now ({err}); try again") from None
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -134,16 +170,85 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
 @click.option("--connection-limit", type=click.IntRange(min=2), default=None,
               help="Open connections at once per server process (default 1000, fewer if "
                    "the process may not open that many files).")
+@backend_option
 def serve(index_dir: str, host: str, port: int, workers: int | None, threads: int,
-          connection_limit: int | None) -> None:
+          connection_limit: int | None, backend: str | None) -> None:
     """Run the web site (builds the index from corpus/ first if there is none)."""
-    sys.exit(serve_command(index_dir, host, port, threads, connection_limit, workers))
+    backend = resolve_backend(index_dir, backend)
+    sys.exit(serve_command(index_dir, host, port, threads, connection_limit, workers, backend))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--shards", type=click.IntRange(min=1, max=64), default=2, show_default=True)
+@click.option("--replicas", type=click.IntRange(min=0, max=8), default=1, show_default=True,
+              help="Read-only copies per shard, kept in sync by xapian-replicate.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to serve on.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=0,
+              help="First of consecutive ports (1 + shards x (2 + replicas)); 0: any free ones.")
+def cluster(folder: str, shards: int, replicas: int, host: str, port: int) -> None:
+    """Run Xapian shard servers and replicas on this machine until interrupted.
+
+    FOLDER becomes an index folder: `vnsearch index/search/serve --index FOLDER`.
+    """
+    sys.exit(cluster_command(folder, shards, replicas, host, port))
 
 
 # -- the commands' bodies: printing and exit statuses ---------------------------
 
 
-def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int | None) -> int:
+def cluster_command(folder: str, shards: int, replicas: int, host: str, port: int) -> int:
+    """`vnsearch cluster`: start the servers, print where they listen, stop them on a signal."""
+    import signal
+    import threading
+
+    from indexer.xapian_cluster import Cluster, ClusterError, free_ports
+    from indexer.xapian_store import load_store, store_exists
+
+    if (store_exists(folder) and not load_store(folder).remote) \
+            or any(Path(folder).glob("_MAIN_*.toc")):
+        _err(f"vnsearch cluster: {display_path(folder)} holds a local index; "
+             "choose an empty folder (moving to a cluster is a full re-index)")
+        return 2
+    if store_exists(folder) and len(load_store(folder).shards) != shards:
+        _err(f"vnsearch cluster: {display_path(folder)} holds "
+             f"{len(load_store(folder).shards)} shards, not {shards}: an id's shard would "
+             "change; resharding is a full re-index into a new folder")
+        return 2
+    needed = Cluster.ports_needed(shards, replicas)
+    ports = free_ports(needed, host) if port == 0 else list(range(port, port + needed))
+    if ports[-1] > 65535:
+        _err(f"vnsearch cluster: {needed} ports from {port} pass 65535")
+        return 2
+    running = Cluster(Path(folder), shards, replicas, host, ports)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        store = running.start()
+    except ClusterError as err:
+        _err(f"vnsearch cluster: {printable(err)}")
+        return EXIT_FAILED
+    for i, shard in enumerate(store.shards):
+        print(f"shard {i}: primary {shard.primary}, writer {shard.writer}, "
+              f"replicas {', '.join(shard.replicas) or 'none'}")
+    print(f"index folder: {display_path(folder)} (Ctrl-C stops the servers)", flush=True)
+    try:
+        while not stop.wait(1.0):
+            for server in running.servers:
+                if server.process is not None and server.process.poll() is not None \
+                        and not getattr(server, "reported", False):
+                    server.reported = True  # type: ignore[attr-defined]
+                    _err(f"vnsearch cluster: {server.name} exited "
+                         f"(status {server.process.returncode})")
+    finally:
+        running.stop()
+    return 0
+
+
+
+def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int | None,
+                  backend: str = "whoosh") -> int:
     """`vnsearch index`: the summary line on stdout, problems on stderr; the exit status."""
     try:  # pyvi unpacks its model into a temporary file: a full disk shows here first
         from indexer.build import build_index
@@ -155,8 +260,18 @@ def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int 
              f"{where}; free some space (or set TMPDIR) and run again; "
              "the index was not changed")
         return EXIT_FAILED
+    builder = build_index
+    store_errors: tuple[type[Exception], ...] = ()
+    if backend == "xapian":
+        from indexer.xapian_store import StoreError
+        from indexer.xapian_writing import build_index as builder
+
+        store_errors = (StoreError,)
     try:
-        summary = build_index(paths, index_dir, rebuild=rebuild, workers=workers)
+        summary = builder(paths, index_dir, rebuild=rebuild, workers=workers)
+    except store_errors as err:
+        _err(f"vnsearch index: {printable(err)}; the index was not changed")
+        return EXIT_FAILED
     except IndexBusy as err:
         _err(f"vnsearch index: {printable(err)}")
         return EXIT_BUSY
@@ -181,7 +296,8 @@ def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int 
 
 
 def serve_command(index_dir: str, host: str, port: int, threads: int,
-                  connection_limit: int | None = None, workers: int | None = None) -> int:
+                  connection_limit: int | None = None, workers: int | None = None,
+                  backend: str = "whoosh") -> int:
     """`vnsearch serve`: index the sample corpus if there is no index, then serve.
 
     The index is built here, before the server forks its workers, so they
@@ -209,11 +325,12 @@ def serve_command(index_dir: str, host: str, port: int, threads: int,
                  " run `vnsearch index PATH` first")
             return 2
         _err(f"No articles indexed at {index_dir}: indexing {corpus}/ …")
-        status = index_command([str(corpus)], index_dir, False, None)
+        status = index_command([str(corpus)], index_dir, False, None, backend)
         if status != 0 or needs_index(index_dir):
             _err("vnsearch serve: building the index failed")
             return status or EXIT_FAILED
-    prepare_index(index_dir)
+    if backend == "whoosh":
+        prepare_index(index_dir)
     try:
         sockets = bind_sockets(host, port)
     except OSError as exc:

@@ -11,6 +11,8 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
+from indexer.backend import IndexUnavailable
+
 from .params import BadRequest, SearchState
 
 #: Vietnamese headings for the statuses a visitor may meet.
@@ -31,6 +33,7 @@ MESSAGES = {
     413: "Yêu cầu gửi lên quá lớn.",
     414: "Địa chỉ quá dài.",
     500: "Máy chủ gặp lỗi khi xử lý yêu cầu. Vui lòng thử lại sau.",
+    503: "Chỉ mục tạm thời không truy cập được. Vui lòng thử lại sau ít phút.",
 }
 
 
@@ -61,6 +64,11 @@ def register_error_handlers(app: Flask) -> None:
         # Our own aborts carry a Vietnamese description; Werkzeug's defaults are English.
         custom = exc.description if exc.description != type(exc).description else None
         return error_response(status, custom or MESSAGES.get(status, exc.description or ""))
+
+    @app.errorhandler(IndexUnavailable)
+    def index_unavailable(exc: IndexUnavailable):  # type: ignore[no-untyped-def]
+        app.logger.warning("index unavailable serving %s: %s", request.path, exc)
+        return error_response(503, MESSAGES[503])
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):  # type: ignore[no-untyped-def]

@@ -1,0 +1,361 @@
+"""The reading face of the index backend over Xapian: one database or N shards as one.
+
+The engine's ranking, facets and snippets read dense arrays over document
+numbers (see `indexer/backend.py`); here those come from Xapian: postings
+and positions from prefixed terms, lexicons from `allterms`, stored fields
+from the document data, columns from value slot 0 (read once per
+generation with a value stream per shard). Document numbers follow the
+sequence numbers the writer gave, ranked over every shard, so one database
+and N shards number the same documents alike.
+
+The shards are opened as one database (`Database.add_database`), so
+Xapian itself merges posting lists, term statistics and lexicons across
+shards; the engine sees one generation.
+
+What Xapian serves slowly through this seam: over the network
+(`xapian-tcpsrv`) a posting list arrives item by item (~0.1 ms per posting
+on loopback) and positions are one round trip per document; postings are
+therefore cached per generation. Xapian's own matcher (which runs on the
+shard servers) would avoid that transfer, but it would not be the same
+ranking code.
+
+A shard that stops answering during a query is re-opened on one of its
+replicas (logged) if that replica holds the same generation; otherwise the
+query fails with `ShardUnavailable` and the next one opens whatever the
+shards hold then.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import xapian
+from cachetools import LRUCache
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+from indexer.backend import IndexUnavailable
+from indexer.xapian_store import (
+    GENERATION_KEY,
+    Store,
+    StoreError,
+    load_store,
+    metadata_int,
+    open_shard_readers,
+)
+from indexer.xapian_writing import COLUMNS_SLOT, TEXT_VIEWS, read_columns, term
+
+LOG = logging.getLogger("vnsearch.xapian")
+T = TypeVar("T")
+EMPTY_IDS = np.zeros(0, dtype=np.int32)
+EMPTY_TF = np.zeros(0, dtype=np.float32)
+CACHE_BYTES = 192 * 1024 * 1024
+
+
+class ShardUnavailable(IndexUnavailable):
+    """No copy of a shard answers with the generation being served."""
+
+
+def describe(err: BaseException) -> str:
+    text = err.get_msg() if isinstance(err, xapian.Error) else str(err)
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+#: Per index folder, the databases kept open to look for new commits cheaply.
+_PROBES: dict[str, list[xapian.Database]] = {}
+_PROBE_LOCK = threading.Lock()
+
+
+def _probe_generation(index_dir: str | Path) -> int | None:
+    key = str(Path(index_dir).resolve())
+    store = load_store(index_dir)
+    with _PROBE_LOCK:
+        dbs = _PROBES.get(key)
+        try:
+            if dbs is None:
+                dbs = [open_shard_readers(store, i)[0] for i in range(len(store.shards))]
+                _PROBES[key] = dbs
+            else:
+                for db in dbs:
+                    db.reopen()
+            return max(metadata_int(db, GENERATION_KEY, -1) for db in dbs)
+        except (xapian.Error, StoreError):
+            _PROBES.pop(key, None)
+            dbs = [open_shard_readers(store, i)[0] for i in range(len(store.shards))]
+            _PROBES[key] = dbs
+            return max(metadata_int(db, GENERATION_KEY, -1) for db in dbs)
+
+
+def newest_stamp(index_dir: str | Path) -> tuple[int, int] | None:
+    """(generation, generation) of what the shards hold now, None before the first commit."""
+    try:
+        generation = _probe_generation(index_dir)
+    except (StoreError, xapian.Error) as err:
+        LOG.warning("%s: cannot look for new commits (%s)", index_dir, describe(err))
+        return None
+    if generation is None or generation < 0:
+        return None
+    return generation, generation
+
+
+def generation_stamps(index_dir: str | Path) -> Iterator[tuple[int, int]]:
+    """Only the newest: Xapian serves the latest commit of each shard."""
+    stamp = newest_stamp(index_dir)
+    if stamp is not None:
+        yield stamp
+
+
+def index_exists(index_dir: str | Path) -> bool:
+    try:
+        return newest_stamp(index_dir) is not None
+    except (StoreError, xapian.Error):
+        return False
+
+
+def holds_articles(index_dir: str | Path) -> bool:
+    try:
+        store = load_store(index_dir)
+        return any(open_shard_readers(store, i)[0].get_doccount()
+                   for i in range(len(store.shards)))
+    except (StoreError, xapian.Error):
+        return False
+
+
+def open_view(index_dir: str | Path, generation: int,
+              previous: XapianView | None = None) -> XapianView:
+    return XapianView(load_store(index_dir), previous)
+
+
+def close_unused(previous: XapianView, current: XapianView) -> None:
+    """Close the shard connections `previous` holds (each view opens its own)."""
+    for db in previous.dbs:
+        if all(db is not other for other in current.dbs):
+            try:
+                db.close()
+            except xapian.Error:
+                pass
+
+
+def _whoosh_length(n: int) -> float:
+    """A field length as Whoosh stores it (one byte), so BM25 scores agree with Whoosh's."""
+    return float(byte_to_length(length_to_byte(n)))
+
+
+class Segment:
+    """The whole generation as one part: its documents are numbered across every shard."""
+
+    def __init__(self, view: XapianView) -> None:
+        self._view = view
+        self.offset = 0
+        self.doc_count_all = view.doc_count_all
+
+    def column(self, field: str) -> list:
+        return self._view.column(field)
+
+    def stored(self, docnum: int) -> dict:
+        return self._view.stored(docnum)
+
+    def memo(self, key: object, build: Callable[[], T]) -> T:
+        memo = self._view.memo
+        if key not in memo:
+            memo[key] = build()
+        return memo[key]
+
+
+class XapianView:
+    """One generation of a Xapian store as the engine's `Generation`."""
+
+    def __init__(self, store: Store, previous: XapianView | None = None) -> None:
+        self.store = store
+        self._lock = threading.RLock()
+        self.dbs: list[xapian.Database] = []
+        self.where: list[str] = []
+        for i in range(len(store.shards)):
+            db, where = open_shard_readers(store, i)
+            self.dbs.append(db)
+            self.where.append(where)
+        self.generation = max(metadata_int(db, GENERATION_KEY, -1) for db in self.dbs)
+        self.db = self._combined()
+        # every document's columns, and the numbering by sequence number; a document id
+        # of the combined database is (shard's id - 1) x shards + shard + 1
+        docids, seqs = [], []
+        columns: list[dict] = []
+        for item in self._retry(lambda db: list(db.valuestream(COLUMNS_SLOT))):
+            cols = read_columns(item.value)
+            columns.append(cols)
+            docids.append(item.docid)
+            seqs.append(cols["seq"])
+        order = np.argsort(np.asarray(seqs, dtype=np.int64), kind="stable")
+        self._columns = [columns[i] for i in order.tolist()]
+        self.docid_of = np.asarray(docids, dtype=np.int64)[order]
+        self.docnum_of = np.full(int(self.docid_of.max(initial=0)) + 1, -1, dtype=np.int64)
+        self.docnum_of[self.docid_of] = np.arange(len(self.docid_of))
+        self.doc_count_all = len(self._columns)
+        self.doc_count = self.doc_count_all
+        self.live = np.ones(self.doc_count_all, dtype=bool)
+        self.lexicon_changes: dict[str, set[str]] = {}
+        self._previous = previous
+        self._lexicons: dict[str, dict[str, int]] = {}
+        self._lengths: dict[str, np.ndarray] = {}
+        self._cache: LRUCache = LRUCache(CACHE_BYTES, getsizeof=lambda v: v[0].nbytes
+                                         + v[1].nbytes + 100)
+        self.memo: dict = {}
+
+    # -- fail-over -------------------------------------------------------------
+
+    def _combined(self) -> xapian.Database:
+        """All shards as one database (Xapian merges their statistics and lists)."""
+        combined = xapian.Database()
+        for db in self.dbs:
+            combined.add_database(db)
+        return combined
+
+    def _retry(self, call: Callable[[xapian.Database], T]) -> T:
+        """`call(all shards as one database)`; a shard that fails is moved to a replica of
+        the same generation and the call made again."""
+        try:
+            return call(self.db)
+        except (xapian.NetworkError, xapian.DatabaseModifiedError) as err:
+            LOG.warning("a shard failed: %s", describe(err))
+        with self._lock:
+            for index, db in enumerate(self.dbs):
+                try:
+                    db.reopen()
+                    if metadata_int(db, GENERATION_KEY, -1) == self.generation:
+                        continue
+                except xapian.Error as err:
+                    LOG.warning("shard %d (%s) does not answer: %s", index, self.where[index],
+                                describe(err))
+                try:
+                    fresh, where = open_shard_readers(self.store, index)
+                except StoreError as again:
+                    raise ShardUnavailable(str(again)) from None
+                held = metadata_int(fresh, GENERATION_KEY, -1)
+                if held != self.generation:
+                    raise ShardUnavailable(f"shard {index}: {where} holds generation {held}, "
+                                           f"not {self.generation}") from None
+                LOG.warning("shard %d: reading %s instead", index, where)
+                self.dbs[index], self.where[index] = fresh, where
+            self.db = self._combined()
+        return call(self.db)
+
+    # -- lengths ---------------------------------------------------------------
+
+    def lengths(self, view: str) -> np.ndarray:
+        with self._lock:
+            if view not in self._lengths:
+                self._lengths[view] = np.asarray(
+                    [_whoosh_length(c["lengths"].get(view, 0)) for c in self._columns],
+                    dtype=np.float32)
+            return self._lengths[view]
+
+    def avg_length(self, view: str) -> float:
+        lengths = self.lengths(view)
+        return max(float(lengths.mean()) if lengths.size else 1.0, 1.0)
+
+    # -- postings --------------------------------------------------------------
+
+    def postings(self, view: str, word: str) -> tuple[np.ndarray, np.ndarray]:
+        key = (view, word)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                hit = self._read_postings(view, word)
+                try:
+                    self._cache[key] = hit
+                except ValueError:
+                    pass
+            return hit
+
+    def _read_postings(self, view: str, word: str) -> tuple[np.ndarray, np.ndarray]:
+        name = term(view, word)
+        pairs = self._retry(lambda db: [(p.docid, p.wdf) for p in db.postlist(name)])
+        if not pairs:
+            return EMPTY_IDS, EMPTY_TF
+        raw = np.asarray(pairs, dtype=np.int64)
+        inside = raw[:, 0] < len(self.docnum_of)
+        docs = self.docnum_of[raw[inside, 0]]
+        keep = docs >= 0
+        ids, tfs = docs[keep], raw[inside, 1][keep].astype(np.float32)
+        order = np.argsort(ids, kind="stable")
+        return ids[order].astype(np.int32), tfs[order]
+
+    def df(self, view: str, word: str) -> int:
+        return len(self.postings(view, word)[0])
+
+    def positions(self, view: str, word: str, docs: Any) -> dict[int, list[int]]:
+        name = term(view, word)
+        out: dict[int, list[int]] = {}
+        with self._lock:
+            for doc in np.asarray(docs, dtype=np.int64).tolist():
+                docid = int(self.docid_of[doc])
+                try:
+                    found = self._retry(lambda db, d=docid: [
+                        p - 1 for p in db.positionlist(d, name)])
+                except xapian.RangeError:  # the document does not hold the term
+                    continue
+                if found:
+                    out[doc] = found
+        return out
+
+    def position_keys(self, view: str, word: str) -> np.ndarray:
+        key = (f"{view}\x00pos", word)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                return hit[0]
+            docs = self.postings(view, word)[0]
+            parts = [(doc << 24) | np.asarray(pos, dtype=np.int64)
+                     for doc, pos in self.positions(view, word, docs).items()]
+            keys = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+            try:
+                self._cache[key] = (keys, EMPTY_TF)
+            except ValueError:
+                pass
+            return keys
+
+    # -- vocabulary ------------------------------------------------------------
+
+    def lexicon(self, view: str) -> dict[str, int]:
+        with self._lock:
+            if view not in self._lexicons:
+                prefix = term(view, "")
+                items = self._retry(lambda db: [(t.term, t.termfreq)
+                                                for t in db.allterms(prefix)])
+                lex = {raw.decode("utf-8")[len(prefix):]: df for raw, df in items}
+                prev = self._previous
+                old = prev._lexicons.get(view) if prev is not None else None
+                if old is not None:
+                    changed = {w for w, df in lex.items() if old.get(w) != df}
+                    changed |= {w for w in old if w not in lex}
+                    self.lexicon_changes[view] = changed
+                self._lexicons[view] = lex
+            return self._lexicons[view]
+
+    def forget_previous(self) -> None:
+        self._previous = None
+
+    # -- columns and stored fields ---------------------------------------------
+
+    @property
+    def segments(self) -> list[Segment]:
+        return [Segment(self)] if self.doc_count_all else []
+
+    def column(self, field: str) -> list:
+        empty = "" if field == "date" else b""
+        return [c.get(field, empty) for c in self._columns]
+
+    def stored(self, docnum: int) -> dict:
+        docid = int(self.docid_of[docnum])
+        data = self._retry(lambda db: db.get_document(docid).get_data())
+        return pickle.loads(data)
+
+
+def field_names() -> tuple[str, ...]:
+    """The views this backend indexes with positions."""
+    return tuple(TEXT_VIEWS)
