@@ -166,6 +166,10 @@ class Segment:
             memo[key] = build()
         return memo[key]
 
+    def arrays(self) -> None:
+        """No derived arrays: columns come from the document values."""
+        return None
+
 
 class XapianView:
     """One generation of a Xapian store as the engine's `Generation`."""
