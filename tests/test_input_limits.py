@@ -15,6 +15,7 @@ import json
 import lzma
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -192,28 +193,45 @@ def test_file_name_not_utf8_is_reported_and_good_files_read(tmp_path: Path) -> N
 # ------------------------------------------------------------ compression bombs
 
 
+#: Runs `vnsearch` in a grandchild with capped address space and writes the peak RSS
+#: wait4 reports for it to the file named first. A child forked from this test process
+#: would count the test process's own resident set in its peak (the kernel keeps the
+#: high-water mark of the memory it had before exec), so it is forked from this small one.
+_LAUNCHER = """
+import os, resource, sys
+report, limit, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+pid = os.fork()
+if pid == 0:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.execv(sys.executable, [sys.executable, "-m", "vnsearch", *args])
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss * 1024}")
+"""
+
+
 def run_measured(args: list[str], timeout: float = 300) -> tuple[int, str, str, int]:
     """`vnsearch ARGS` in a child with capped address space: (status, stdout, stderr, peak RSS).
 
-    The peak comes from wait4 on that child alone (not on every child this
-    test process ever had). The cap is set by a shell that then becomes
-    Python (`ulimit -v; exec`), not in a forked copy of this test process:
-    a fork's peak would count this process's own memory too.
+    The peak is that of the `vnsearch` process alone (see `_LAUNCHER`).
     """
-    capped = ["/bin/sh", "-c", 'ulimit -v "$0" && exec "$@"', str(BOMB_ADDRESS_SPACE // 1024),
-              sys.executable, "-m", "vnsearch", *args]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(capped, cwd=REPO, stdout=out, stderr=err)
-        timer = threading.Timer(timeout, proc.kill)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "peak"
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, str(report), str(BOMB_ADDRESS_SPACE), *args],
+            cwd=REPO, stdout=out, stderr=err, start_new_session=True,
+        )
+        timer = threading.Timer(timeout, os.killpg, (proc.pid, signal.SIGKILL))
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
         finally:
             timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        status, peak = (int(n) for n in report.read_text().split())
         out.seek(0)
         err.seek(0)
-        return proc.returncode, text(out.read()), text(err.read()), usage.ru_maxrss * 1024
+        return status, text(out.read()), text(err.read()), peak
 
 
 def _repeat(block: bytes, total: int) -> Iterator[bytes]:
