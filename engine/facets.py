@@ -31,6 +31,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from indexer.backend import Generation, Segment
+from indexer.derived import facet_pairs
 from indexer.directives import directive_label
 from indexer.localities import codes_2025, name_key, unit_2025
 from indexer.normalize import fold
@@ -267,18 +268,7 @@ def _segment_facet(seg: Segment, name: str) -> tuple[list, np.ndarray, np.ndarra
         mapped = arrays.facet(name) if arrays is not None else None
         if mapped is not None:
             return mapped
-        vocab: dict[str, int] = {}
-        docs: list[int] = []
-        vals: list[int] = []
-        for docnum, raw in enumerate(seg.column(f"facet_{name}")):
-            if not raw:
-                continue
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-            for value in text.split(FACET_SEP):
-                if value:
-                    docs.append(docnum)
-                    vals.append(vocab.setdefault(value, len(vocab)))
-        return list(vocab), np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.int32)
+        return facet_pairs(seg.column(f"facet_{name}"))
 
     return seg.memo(("facet", name), build)
 

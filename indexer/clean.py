@@ -189,14 +189,8 @@ def parse_page(text: str) -> Page:
     seen = {_key(title)}
     paragraphs = []
     for line in body:
-        if _TAIL_RE.match(line) or is_caption(line):
-            continue
-        for part in split_captions(line):
-            key = _key(part)
-            if key in seen:
-                continue
-            seen.add(key)
-            paragraphs.append(part)
+        if not (_TAIL_RE.match(line) or is_caption(line)):
+            _add_new_parts(line, seen, paragraphs)
 
     author = None
     for back in range(1, min(3, len(paragraphs)) + 1):
@@ -284,12 +278,15 @@ def clean_body(text: str) -> list[str]:
     seen: set[str] = set()
     for raw in text.splitlines():
         line = tidy(raw)
-        if not line or _CHROME_RE.match(line) or is_caption(line):
-            continue
-        for part in split_captions(line):
-            key = _key(part)
-            if key in seen:
-                continue
+        if line and not (_CHROME_RE.match(line) or is_caption(line)):
+            _add_new_parts(line, seen, paragraphs)
+    return paragraphs
+
+
+def _add_new_parts(line: str, seen: set[str], paragraphs: list[str]) -> None:
+    """Append the line's parts (captions split off) not already seen: no repeated paragraph."""
+    for part in split_captions(line):
+        key = _key(part)
+        if key not in seen:
             seen.add(key)
             paragraphs.append(part)
-    return paragraphs

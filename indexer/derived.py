@@ -106,6 +106,22 @@ def load(index_dir: str | Path, segid: str, doc_count_all: int) -> SegmentArrays
 # -- writing --------------------------------------------------------------------------
 
 
+def facet_pairs(column: Iterable[Any]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(values, docnums, value ids) of a facet column: one pair per value a document holds."""
+    vocab: dict[str, int] = {}
+    docs: list[int] = []
+    vals: list[int] = []
+    for docnum, raw in enumerate(column):
+        if not raw:
+            continue
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        for value in text.split(FACET_SEP):
+            if value:
+                docs.append(docnum)
+                vals.append(vocab.setdefault(value, len(vocab)))
+    return list(vocab), np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.int32)
+
+
 def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Arrays and manifest entries of one Whoosh segment reader (public reader API only)."""
     schema = reader.schema
@@ -121,21 +137,11 @@ def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             lengths.append(field)
         elif field.startswith(FACET_PREFIX) and schema[field].column_type is not None:
             name = field[len(FACET_PREFIX):]
-            vocab: dict[str, int] = {}
-            docs: list[int] = []
-            vals: list[int] = []
             column = reader.column_reader(field) if reader.has_column(field) else [b""] * n
-            for docnum, raw in enumerate(column):
-                if not raw:
-                    continue
-                text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-                for value in text.split(FACET_SEP):
-                    if value:
-                        docs.append(docnum)
-                        vals.append(vocab.setdefault(value, len(vocab)))
-            arrays[f"facet.{name}.docs"] = np.asarray(docs, dtype=np.int32)
-            arrays[f"facet.{name}.vals"] = np.asarray(vals, dtype=np.int32)
-            facets[name] = list(vocab)
+            values, docs, vals = facet_pairs(column)
+            arrays[f"facet.{name}.docs"] = docs
+            arrays[f"facet.{name}.vals"] = vals
+            facets[name] = values
     has_dates = DATE_COLUMN in schema.names() and reader.has_column(DATE_COLUMN)
     if has_dates:
         dates = [d if isinstance(d, str) else (d or b"").decode()

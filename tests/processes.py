@@ -1,14 +1,21 @@
-"""Test helper: the live child processes of a process, read from /proc.
+"""Test helpers: the live child processes of a process, and `vnsearch serve` as a process.
 
-Used to SIGKILL the indexer's reading processes. /proc/PID/task/*/children
-is not available on every kernel, so every process's parent is read instead.
+Children are used to SIGKILL the indexer's reading processes and the
+server's workers. /proc/PID/task/*/children is not available on every
+kernel, so every process's parent is read instead.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def children(pid: int) -> list[int]:
@@ -36,3 +43,37 @@ def wait_for_children(pid: int, count: int, timeout: float = 60) -> list[int]:
             return kids
         time.sleep(0.05)
     raise AssertionError(f"process {pid} never had {count} children")
+
+
+class Served:
+    """`vnsearch serve --index DIR --port 0 OPTIONS` in a subprocess, once it listens."""
+
+    def __init__(self, index_dir: Path, *options: str, timeout: float = 120) -> None:
+        self.log = tempfile.TemporaryFile()
+        port = () if "--port" in options else ("--port", "0")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vnsearch", "serve", "--index", str(index_dir), *port,
+             *options],
+            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while (found := re.search(r"Serving .* on http://\S+?:(\d+)/", self.output())) is None:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"vnsearch serve did not start:\n{self.output()}")
+            time.sleep(0.1)
+        self.port = int(found.group(1))
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

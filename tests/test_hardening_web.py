@@ -15,8 +15,6 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +25,7 @@ import pytest
 from conftest import REPO, copy_corpus, index_beside
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from processes import Served
 
 #: A word no sample article has: it finds exactly the hostile articles.
 MARKER = "vnsxq"
@@ -52,39 +51,6 @@ READ_TIMEOUT = 60  # seconds: a liveness bound (a locked-out request never retur
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-class Served:
-    """`vnsearch serve` in a subprocess on a port of its own choosing (`--port 0`)."""
-
-    def __init__(self, index_dir: Path, *options: str) -> None:
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vnsearch", "serve", "--index", str(index_dir),
-             "--port", "0", *options],
-            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 120
-        while (found := re.search(r"Serving .* on http://\S+?:(\d+)/", self.output())) is None:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"vnsearch serve did not start:\n{self.output()}")
-            time.sleep(0.1)
-        self.port = int(found.group(1))
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -18,17 +18,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import processes
 from conftest import REPO
+from processes import children
 
 #: A liveness bound (a server that never comes back), not a speed.
 PATIENCE = 120
-
-
-def children(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        found.update(int(child) for child in (task / "children").read_text().split())
-    return found
 
 
 def total_for(url: str, query: str) -> int:
@@ -46,34 +41,13 @@ def wait_for(condition, what: str, proc: subprocess.Popen, log) -> None:  # type
         time.sleep(0.1)
 
 
-class Served:
+class Served(processes.Served):
     """`vnsearch serve --workers 2`, started and its workers up."""
 
     def __init__(self, index_dir: Path, *options: str) -> None:
-        self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vnsearch", "serve", "--index", str(index_dir),
-             "--workers", "2", *options],
-            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        pattern = r"Serving .* on http://\S+?:(\d+)/"
-        wait_for(lambda: re.search(pattern, self.output()), "vnsearch serve did not start",
-                 self.proc, self.log)
-        self.port = int(re.search(pattern, self.output()).group(1))  # type: ignore[union-attr]
+        super().__init__(index_dir, "--workers", "2", *options, timeout=PATIENCE)
         wait_for(lambda: len(children(self.proc.pid)) == 2, "two workers never ran",
                  self.proc, self.log)
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode("utf-8", "replace")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def test_workers_share_one_port_and_a_killed_worker_is_replaced(search_index: Path) -> None:
