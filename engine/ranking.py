@@ -82,7 +82,7 @@ class Weights:
     #: Share of the score added when all adjacent concepts stand next to each other.
     proximity: float = 1.0
     #: Exponent of the coordination factor: the share of the query's weight held.
-    coordination: float = 2.0
+    coordination: float = 1.0
     #: Share of a long query's weight a document must hold (relaxed if none does).
     min_coverage: float = 0.5
     #: Weight of question and function words (QUESTION_WORDS) when the query has others.
