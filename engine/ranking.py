@@ -41,6 +41,9 @@ DECODE_ALL_ABOVE = 300
 MAX_PAIRS = 8
 #: How many top candidates get the proximity and intended-form checks.
 RERANK = 50
+#: A short query's top candidates checked for its words written together (all
+#: of them would cost half a second on common syllables at 40k articles).
+RERANK_SHORT = 300
 #: Queries of at most this many units need every unit; longer ones a share.
 SHORT_QUERY = 3
 #: A long query keeps at least its this many best-scored documents, however few
@@ -520,16 +523,18 @@ class Scorer:
         """Lower, in place, documents holding a word's syllables apart, not together.
 
         `mai châu` found as `mai` … `châu` is not the place Mai Châu. For a
-        short query every matched document is checked and those holding a word
-        only apart rank below all that hold every word together; for a long one
-        the top candidates lose that word's share (`weights.loose` of it kept).
+        short query its top RERANK_SHORT documents are checked and those holding
+        a word only apart rank below all checked ones that hold every word
+        together; for a long one the top RERANK lose that word's share
+        (`weights.loose` of it kept).
         """
         several = [(wt, u) for wt, u in zip(weights, units, strict=True) if u.concept is not None]
         if not several:
             return
         docs = np.nonzero(matched)[0]
-        if not every and len(docs) > RERANK:
-            docs = docs[np.argpartition(-scores[docs], RERANK)[:RERANK]]
+        limit = RERANK_SHORT if every else RERANK
+        if len(docs) > limit:
+            docs = docs[np.argpartition(-scores[docs], limit)[:limit]]
         docs = np.sort(docs).astype(np.int32)
         apart = np.zeros(self.n, dtype=bool)
         kept = np.ones(self.n, dtype=np.float32)
@@ -545,8 +550,8 @@ class Scorer:
         if not apart.any():
             return
         if every:
-            close = matched & ~apart
-            floor = float(scores[close].min()) if close.any() else 0.0
+            close = docs[~apart[docs]]
+            floor = float(scores[close].min()) if len(close) else 0.0
             top = float(scores[apart].max())
             if floor > 0 and top > 0:
                 scores[apart] *= 0.5 * floor / top
