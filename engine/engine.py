@@ -136,6 +136,8 @@ class SearchEngine:
         if dates is not None:
             allowed &= dates
             masks["date"] = dates
+        # Articles found as the place the query names, not by its words.
+        as_place = np.zeros(view.doc_count_all, dtype=bool)
         if parsed.is_empty:
             if not parsed.negative and not filters and not undated and dates is None:
                 return  # nothing asked: no results rather than the whole index
@@ -150,10 +152,10 @@ class SearchEngine:
             place = _place_docs(snap, named)
             if place is not None:
                 # Articles about the place under another generation's name, after the text's.
-                extra = place & ~unfiltered & ~snap.scorer.excluded(parsed)
-                unfiltered = unfiltered | extra
-                scores[extra] = PLACE_SCORE
-                if extra.any():  # the query's words are the place's name: none is left out
+                as_place = place & ~unfiltered & ~snap.scorer.excluded(parsed)
+                unfiltered = unfiltered | as_place
+                scores[as_place] = PLACE_SCORE
+                if as_place.any():  # the query's words are the place's name: none is left out
                     result["unmatched"] = []
             matched = unfiltered & allowed
         if "timeline" in result:
@@ -195,10 +197,9 @@ class SearchEngine:
                 patterns, seen["texts"] = [], False
             hits = [self._hit(snap, int(d), float(scores[d]), patterns, seen) for d in page_docs]
             if not parsed.is_empty:  # a long query's partial matches say what they lack
-                for hit, d in zip(hits, page_docs, strict=True):
-                    # (not an article found as the place under its other name)
-                    hit["missing"] = [] if scores[d] <= PLACE_SCORE else \
-                        snap.scorer.missing(parsed, int(d))
+                lacking = snap.scorer.missing(parsed, [int(d) for d in page_docs])
+                for hit, d, words in zip(hits, page_docs, lacking, strict=True):
+                    hit["missing"] = [] if as_place[d] else words
             result["hits"] = hits
             if not parsed.is_empty and snippets:
                 top = order[:SUGGESTION_DOCS]

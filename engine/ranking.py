@@ -463,12 +463,12 @@ class Scorer:
         return list(dict.fromkeys(u.label for u in self.units(parsed)
                                   if not (u.match & self.view.live).any()))
 
-    def missing(self, parsed: ParsedQuery, docnum: int) -> list[str]:
-        """The query's words a matched document does not hold (a long query's partial match)."""
-        return list(dict.fromkeys(
-            u.label for u in self.units(parsed)
-            if u.weight >= 1.0 and not u.function and (u.match & self.view.live).any()
-            and not u.match[docnum]))
+    def missing(self, parsed: ParsedQuery, docnums: list[int]) -> list[list[str]]:
+        """Per document, the query's content words it does not hold (a long query's
+        partial match); words no document holds are `unmatched`, not missing."""
+        named = [u for u in self.units(parsed) if u.weight >= 1.0 and not u.function
+                 and (u.match & self.view.live).any()]
+        return [list(dict.fromkeys(u.label for u in named if not u.match[d])) for d in docnums]
 
     def run(self, parsed: ParsedQuery, allowed: np.ndarray,
             min_coverage: float | None = None) -> tuple[np.ndarray, np.ndarray]:
