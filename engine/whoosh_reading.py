@@ -405,7 +405,7 @@ class IndexView:
         docs = np.asarray(docs, dtype=np.int64)
         with self._lock:
             for leaf, matcher, offset in self._leaf_matchers(field, term):
-                decode = matcher.format.decode_positions
+                decode = _position_decoder(matcher, field)
                 if isinstance(matcher, W3LeafMatcher):
                     starts, maxids = _block_directory(leaf, field, term, matcher)
                     local = docs - offset
@@ -442,7 +442,7 @@ class IndexView:
                 return hit[0]
             parts: list[np.ndarray] = []
             for matcher, offset in self._matchers(field, term):
-                decode = matcher.format.decode_positions
+                decode = _position_decoder(matcher, field)
                 while matcher.is_active():
                     if isinstance(matcher, W3LeafMatcher):
                         matcher._read_data()
@@ -559,6 +559,13 @@ def _leaf_lengths(leaf: object, field: str) -> np.ndarray:
             get = leaf._perdoc.doc_field_length_reader(field, 0)  # type: ignore[attr-defined]
             data[key] = np.asarray([get(d) or 0 for d in range(n)], dtype=np.float32)
     return data[key]
+
+
+def _position_decoder(matcher: Any, field: str) -> Callable[[bytes], list[int]]:
+    """The format's position decoder; ValueError for a view written without positions."""
+    if not matcher.format.supports("positions"):
+        raise ValueError(f"view {field!r} has no positions")
+    return matcher.format.decode_positions
 
 
 def _leaf_lexicon(leaf: object, field: str) -> dict[str, int]:

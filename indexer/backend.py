@@ -104,7 +104,11 @@ class Generation(Protocol):
         """Live documents holding `term` in `view`."""
 
     def positions(self, view: str, term: str, docs: Any) -> dict[int, list[int]]:
-        """Positions of `term` in `view` for the given sorted documents that hold it."""
+        """Positions of `term` in `view` for the given sorted documents that hold it.
+
+        Only the syllable views need positions (`schema.POSITIONAL_VIEWS`); a
+        backend that keeps none for a view raises ValueError when asked.
+        """
 
     def position_keys(self, view: str, term: str) -> Any:
         """Every live occurrence as sorted int64 keys `docnum << 24 | position`."""

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from whoosh import columns, fields
+from whoosh.system import pack_uint
 
 from . import analysis, localities
 from .article import Article
@@ -35,7 +36,14 @@ FACET_SEP = "\x1f"
 #: 6: an older article's 2025 unit without the other old units it was made from.
 #: 7: `commune_2025` holds every 2025 unit a place went into (split communes: all parts).
 #: 8: `source_url` and `outlet` in the record, the `outlet` facet; captions out of bodies.
-SCHEMA_VERSION = 8
+#: 9: word views without positions (`POSITIONAL_VIEWS`).
+SCHEMA_VERSION = 9
+
+#: Views whose postings keep token positions. Phrases, proximity and the check
+#: that a compound stands together are all done on syllables (the folded and
+#: accented syllable views count the same units); the word views are only
+#: scored, so their positions were never read and cost a third of the postings.
+POSITIONAL_VIEWS = frozenset({"folded_syllables", "syllables"})
 
 
 class VietnameseText(fields.TEXT):
@@ -48,7 +56,8 @@ class VietnameseText(fields.TEXT):
     """
 
     def __init__(self, view: str, **kwargs: Any) -> None:
-        super().__init__(analyzer=analysis.analyzer(view), **kwargs)
+        super().__init__(analyzer=analysis.analyzer(view), phrase=view in POSITIONAL_VIEWS,
+                         **kwargs)
         self.view = view
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -61,9 +70,15 @@ class VietnameseText(fields.TEXT):
             yield from super().index(value, **kwargs)
             return
         boost = self.format.field_boost
-        encode = self.format.encode
+        # The format, not the view, decides: an index written before keeps its own.
+        encode = self.format.encode if self.format.supports("positions") else _frequency
         for term, positions in analysis.postings(value, self.view).items():
             yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
+
+
+def _frequency(positions: list[int]) -> bytes:
+    """The value Whoosh's Frequency format stores for a posting: its count."""
+    return pack_uint(len(positions))
 
 
 def build_schema() -> fields.Schema:

@@ -81,7 +81,10 @@ def test_an_index_pickled_with_the_analyzer_chain_opens_and_indexes_by_views(
     for name in TEXT_FIELDS:
         field = ix.schema[name]
         assert field.analyzer == fresh[name].analyzer, name
-        assert sorted(TEXT.index(field, text)) == sorted(fresh[name].index(text)), name
+        # Same terms, counts and weights; values follow each index's own format
+        # (word views are written without positions now).
+        old = sorted(posting[:3] for posting in TEXT.index(field, text))
+        assert old == sorted(posting[:3] for posting in fresh[name].index(text)), name
     with ix.writer() as writer:
         writer.add_document(id="a1", title="Xây dựng Đảng", title_f="Xây dựng Đảng",
                             body=text, body_f=text, body_s=text)
