@@ -43,6 +43,7 @@ from indexer.generations import (
     toc_generations,
     toc_path,
 )
+from indexer.whoosh_postings import decode_postings
 
 __all__ = ["IndexView", "Segment", "describe", "generation_stamps", "holds_articles",
            "index_exists", "newest_stamp", "open_view"]
@@ -312,6 +313,7 @@ class IndexView:
         self._cache: LRUCache = LRUCache(CACHE_BYTES, getsizeof=_arrays_size)
         self._lock = threading.RLock()
         self._lexicons: dict[str, dict[str, int]] = {}
+        self._mapped_fields: dict[str, bool] = {}
         #: Terms whose document frequency changed since `previous`, per field.
         self.lexicon_changes: dict[str, set[str]] = {}
         self._previous = previous
@@ -350,8 +352,19 @@ class IndexView:
         with self._lock:
             hit = self._cache.get(key)
             if hit is None:
-                hit = remember(self._cache, key, self._read_postings(field, term))
+                hit = self._read_postings(field, term)
+                if not self._mapped(field):  # a mapped list is sliced again at no cost
+                    remember(self._cache, key, hit)
             return hit
+
+    def _mapped(self, field: str) -> bool:
+        """True when every segment's postings of `field` come from the derived arrays."""
+        found = self._mapped_fields.get(field)
+        if found is None:
+            found = all((arrays := leaf_arrays(leaf)) is not None
+                        and arrays.postings(field) is not None for leaf, _ in self.leaves)
+            self._mapped_fields[field] = found
+        return found
 
     def df(self, field: str, term: str) -> int:
         return len(self.postings(field, term)[0])
@@ -388,7 +401,7 @@ class IndexView:
         ids = np.concatenate(id_parts) if len(id_parts) > 1 else id_parts[0]
         tfs = np.concatenate(tf_parts) if len(tf_parts) > 1 else tf_parts[0]
         keep = self.live[ids]
-        return ids[keep].astype(np.int32), tfs[keep]
+        return ids[keep].astype(np.int32), tfs[keep].astype(np.float32, copy=False)
 
     def positions(self, field: str, term: str, docs: np.ndarray) -> dict[int, list[int]]:
         """Token positions of `term` in `field` for the given sorted docnums only.
@@ -572,6 +585,11 @@ def _leaf_lexicon(leaf: object, field: str) -> dict[str, int]:
     data = segment_data(leaf)
     key = ("lexicon", field)
     if key not in data:
+        arrays = leaf_arrays(leaf)
+        mapped = arrays.postings(field) if arrays is not None else None
+        if mapped is not None:
+            data[key] = mapped.lexicon()
+            return data[key]
         lex: dict[str, int] = {}
         for raw, info in leaf.iter_field(field):  # type: ignore[attr-defined]
             term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
@@ -633,6 +651,10 @@ def _leaf_postings(leaf: object, field: str, term: str,
     """
     if fmt is None:
         return None
+    arrays = leaf_arrays(leaf)
+    mapped = arrays.postings(field) if arrays is not None else None
+    if mapped is not None:  # written at commit: slices of the shared map, nothing to keep
+        return mapped.get(term) or (EMPTY_IDS, EMPTY_TF)
     data = segment_data(leaf)
     budget = LEAF_CACHE_BYTES_PER_DOC * max(leaf.doc_count_all(), 1)  # type: ignore[attr-defined]
     cache: LRUCache = data.setdefault("postings", LRUCache(budget, getsizeof=_arrays_size))
@@ -646,40 +668,10 @@ def _leaf_postings(leaf: object, field: str, term: str,
             found = (EMPTY_IDS.astype(np.int64), EMPTY_TF)
         else:
             matcher = leaf._terms.matcher(field, raw_term, fmt)  # type: ignore[attr-defined]
-            found = _decode_postings(matcher)
+            found = decode_postings(matcher)
     except (KeyError, AttributeError):
         return None
     return remember(cache, key, found)
-
-
-def _decode_postings(matcher: object) -> tuple[np.ndarray, np.ndarray]:
-    id_parts: list[np.ndarray] = []
-    tf_parts: list[np.ndarray] = []
-    if isinstance(matcher, W3LeafMatcher):
-        while matcher.is_active():
-            matcher._read_data()
-            raw_ids, raw_weights, _ = matcher._data
-            ids = np.cumsum(np.asarray(raw_ids, dtype=np.int64))
-            if raw_weights is None:
-                tfs = np.ones(len(ids), dtype=np.float32)
-            elif isinstance(raw_weights, float):
-                tfs = np.full(len(ids), raw_weights, dtype=np.float32)
-            else:
-                tfs = np.asarray(raw_weights, dtype=np.float32)
-            id_parts.append(ids)
-            tf_parts.append(tfs)
-            matcher._next_block()
-    else:  # inlined or other posting lists: the generic interface
-        ids_list, tf_list = [], []
-        while matcher.is_active():  # type: ignore[attr-defined]
-            ids_list.append(matcher.id())  # type: ignore[attr-defined]
-            tf_list.append(matcher.weight())  # type: ignore[attr-defined]
-            matcher.next()  # type: ignore[attr-defined]
-        id_parts.append(np.asarray(ids_list, dtype=np.int64))
-        tf_parts.append(np.asarray(tf_list, dtype=np.float32))
-    if not id_parts:
-        return EMPTY_IDS.astype(np.int64), EMPTY_TF
-    return np.concatenate(id_parts), np.concatenate(tf_parts)
 
 
 #: Bytes of decoded position blocks kept per document of a segment (~170 MB at 43k;

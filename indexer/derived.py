@@ -1,7 +1,8 @@
 """Per-segment arrays written beside the index at commit, memory-mapped by every reader.
 
 A search engine needs, for each immutable segment, every document's field
-lengths (BM25), each facet's (document, value) pairs and the dates. Decoded
+lengths (BM25), each facet's (document, value) pairs, the dates, and the
+posting lists (documents and term frequencies) and lexicon of every text view. Decoded
 from Whoosh's files that is hundreds of thousands of Python calls, done by
 each server process on its first queries and kept in its own memory. Here
 they are decoded once, when the segment is committed, into `.npy` files in
@@ -21,6 +22,7 @@ it starts its workers, writes what is missing (`ensure`).
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import shutil
@@ -33,14 +35,20 @@ import numpy as np
 
 from .durable import fsync_dir, fsync_file
 from .schema import FACET_SEP, SCHEMA_VERSION
+from .whoosh_postings import decode_postings
 
 #: Raised whenever what is written, or how, changes: older folders are then rebuilt.
-FORMAT_VERSION = 1
+#: 2: posting lists and lexicons of the text views.
+FORMAT_VERSION = 2
 FOLDER = "derived"
 MANIFEST = "manifest.json"
 #: The column field holding each article's date (YYYY-MM-DD, empty when unknown).
 DATE_COLUMN = "date"
 FACET_PREFIX = "facet_"
+#: Bytes of each term kept in the fixed-width array searched in C (`Postings.row`);
+#: longer terms sharing a prefix are told apart in the full term blob.
+TERM_PREFIX = 24
+TERM_SEP = b"\n"  # terms are analysed tokens: never a line break
 
 
 def segment_folder(index_dir: str | Path, segid: str) -> Path:
@@ -79,6 +87,72 @@ class SegmentArrays:
 
     def dates(self) -> np.ndarray | None:
         return self.array("dates") if self.manifest.get("dates") else None
+
+    def postings(self, field: str) -> Postings | None:
+        """The posting lists of text view `field`, or None when not derived."""
+        if field not in self.manifest.get("postings", ()):
+            return None
+        key = f"post.{field}"
+        if key not in self._open:
+            self._open[key] = Postings(self, key)  # type: ignore[assignment]
+        return self._open[key]  # type: ignore[return-value]
+
+
+class Postings:
+    """One view's terms (sorted bytes), and per term its local docnums and frequencies.
+
+    `starts[i]:starts[i + 1]` is term i's slice of `docs` and `tfs`. A term
+    is found by a binary search over fixed-width prefixes (in C), then, only
+    when several long terms share the prefix, over the full terms.
+    """
+
+    def __init__(self, arrays: SegmentArrays, key: str) -> None:
+        self.prefixes = arrays.array(f"{key}.prefix")
+        self.blob = arrays.array(f"{key}.blob")
+        self.offsets = arrays.array(f"{key}.offsets")
+        self.starts = arrays.array(f"{key}.starts")
+        self.docs = arrays.array(f"{key}.docs")
+        self.tfs = arrays.array(f"{key}.tfs")
+
+    def term(self, row: int) -> bytes:
+        return self.blob[self.offsets[row]:self.offsets[row + 1] - 1].tobytes()
+
+    def row(self, term: str) -> int | None:
+        raw = term.encode("utf-8")
+        prefix = np.bytes_(raw[:TERM_PREFIX])
+        lo = int(np.searchsorted(self.prefixes, prefix, side="left"))
+        hi = int(np.searchsorted(self.prefixes, prefix, side="right"))
+        if hi - lo > 1:
+            lo = bisect.bisect_left(_Terms(self), raw, lo, hi)
+        if lo < len(self.prefixes) and lo < hi and self.term(lo) == raw:
+            return lo
+        return None
+
+    def get(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(local docnums, frequencies) of `term`, views of the mapped arrays; None if absent."""
+        row = self.row(term)
+        if row is None:
+            return None
+        start, end = int(self.starts[row]), int(self.starts[row + 1])
+        return self.docs[start:end], self.tfs[start:end]
+
+    def lexicon(self) -> dict[str, int]:
+        """Every term with its document frequency."""
+        terms = self.blob.tobytes().decode("utf-8").split(TERM_SEP.decode())[:-1]
+        return dict(zip(terms, np.diff(self.starts).tolist(), strict=True))
+
+
+class _Terms:
+    """The full terms of a Postings as a sequence, for `bisect`."""
+
+    def __init__(self, postings: Postings) -> None:
+        self.postings = postings
+
+    def __getitem__(self, row: int) -> bytes:
+        return self.postings.term(row)
+
+    def __len__(self) -> int:
+        return len(self.postings.prefixes)
 
 
 def load(index_dir: str | Path, segid: str, doc_count_all: int) -> SegmentArrays | None:
@@ -122,6 +196,32 @@ def facet_pairs(column: Iterable[Any]) -> tuple[list[str], np.ndarray, np.ndarra
     return list(vocab), np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.int32)
 
 
+def view_postings(reader: Any, field: str) -> dict[str, np.ndarray]:
+    """The arrays of `Postings` for one text view of a segment reader."""
+    terms: list[bytes] = []
+    counts: list[int] = []
+    doc_parts: list[np.ndarray] = []
+    tf_parts: list[np.ndarray] = []
+    for raw in reader.lexicon(field):
+        docs, tfs = decode_postings(reader.postings(field, raw))
+        terms.append(raw)
+        counts.append(len(docs))
+        doc_parts.append(docs)
+        tf_parts.append(tfs)
+    starts = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+    sizes = np.fromiter((len(t) + 1 for t in terms), dtype=np.int64, count=len(terms))
+    np.cumsum(sizes, out=offsets[1:])
+    docs = np.concatenate(doc_parts).astype(np.int32) if doc_parts else np.zeros(0, np.int32)
+    tfs = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.float32)
+    if len(tfs) and tfs.max() < 65536 and np.array_equal(tfs, np.floor(tfs)):
+        tfs = tfs.astype(np.uint16)  # plain counts: half the bytes
+    return {"prefix": np.asarray([t[:TERM_PREFIX] for t in terms], dtype=f"S{TERM_PREFIX}"),
+            "blob": np.frombuffer(b"".join(t + TERM_SEP for t in terms), dtype=np.uint8),
+            "offsets": offsets, "starts": starts, "docs": docs, "tfs": tfs}
+
+
 def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Arrays and manifest entries of one Whoosh segment reader (public reader API only)."""
     schema = reader.schema
@@ -135,6 +235,8 @@ def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
                 [reader.doc_field_length(d, field, 0) or 0 for d in range(n)],
                 dtype=np.float32)
             lengths.append(field)
+            for part, array in view_postings(reader, field).items():
+                arrays[f"post.{field}.{part}"] = array
         elif field.startswith(FACET_PREFIX) and schema[field].column_type is not None:
             name = field[len(FACET_PREFIX):]
             column = reader.column_reader(field) if reader.has_column(field) else [b""] * n
@@ -147,7 +249,8 @@ def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         dates = [d if isinstance(d, str) else (d or b"").decode()
                  for d in reader.column_reader(DATE_COLUMN)]
         arrays["dates"] = np.asarray(dates, dtype="U10") if dates else np.zeros(0, "U10")
-    return arrays, {"lengths": lengths, "facets": facets, "dates": has_dates}
+    return arrays, {"lengths": lengths, "postings": lengths, "facets": facets,
+                    "dates": has_dates}
 
 
 def write(index_dir: str | Path, segid: str, reader: Any) -> Path:

@@ -21,10 +21,12 @@ from pathlib import Path
 import pytest
 from conftest import REPO, build_index_with_cli
 
-from engine import SearchEngine
+from engine import SearchEngine, whoosh_reading
 from indexer.derived import FOLDER, MANIFEST
 from indexer.generations import open_newest_readable, toc_generations
 
+TEXT_VIEWS = ("title", "title_f", "title_s", "title_a", "body", "body_f", "body_s", "body_a")
+LONG_PREFIX = "abcdefghijklmnopqrstuvwxyz0123"
 EVERYTHING = "-zzqxjw"  # only an exclusion: every article
 QUERIES = [("binh luc", {}), ("Việt Nam", {}), ("xay dung chinh don dang", {}),
            (EVERYTHING, {"province": ["Hà Nam"]}), ("", {"directive": ["21-KL/TW"]})]
@@ -58,6 +60,10 @@ def derived_ids(index_dir: Path) -> set[str]:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     corpus = tmp_path_factory.mktemp("derived") / "corpus"
     shutil.copytree(REPO / "corpus", corpus)
+    # Terms longer than the searched prefix that share it are told apart by their tails.
+    (corpus / "dai.txt").write_text(
+        "Mã số dài\n\n" + " ".join(f"{LONG_PREFIX}{i}" for i in range(7)) + " đã ghi.\n",
+        "utf-8")
     index_dir = corpus.parent / "index"
     result = build_index_with_cli(corpus, index_dir)
     assert result.returncode == 0, result.stderr
@@ -71,6 +77,30 @@ def test_commit_writes_arrays_that_answer_as_whooshs_files_do(built: Path,
     shutil.copytree(built, without)
     shutil.rmtree(without / FOLDER)
     assert seen(built) == seen(without)
+
+
+def test_mapped_postings_and_lexicons_are_whooshs(built: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every term of every text view: the same documents and frequencies as Whoosh's files."""
+    generation = whoosh_reading.newest_stamp(built)[0]
+    mapped = whoosh_reading.open_view(built, generation)
+    monkeypatch.setenv("VNSEARCH_NO_DERIVED", "1")
+    decoded = whoosh_reading.open_view(built, generation)
+    (segid,) = derived_ids(built)
+    for view in TEXT_VIEWS:
+        assert (built / FOLDER / segid / f"post.{view}.docs.npy").is_file()
+        lexicon = mapped.lexicon(view)
+        assert lexicon and lexicon == decoded.lexicon(view), view
+        for term in lexicon:
+            docs, tfs = mapped.postings(view, term)
+            want_docs, want_tfs = decoded.postings(view, term)
+            assert docs.tolist() == want_docs.tolist(), (view, term)
+            assert tfs.dtype == want_tfs.dtype and tfs.tolist() == want_tfs.tolist()
+        if view == "title_s":  # the plain-text reader takes that line for the title
+            assert [len(mapped.postings(view, f"{LONG_PREFIX}{i}")[0]) for i in range(8)] \
+                == [1] * 7 + [0]
+        for absent in ("vnsqkz", "đảng\n", "\U0010ffff" * 30, "a" * 40):
+            assert len(mapped.postings(view, absent)[0]) == 0
 
 
 @pytest.mark.parametrize("damage", ["truncated", "stale schema", "other segment"])
