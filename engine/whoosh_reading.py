@@ -513,6 +513,8 @@ class IndexView:
                             lex[term] = lex.get(term, 0) + df
                             changed.add(term)
                     self.lexicon_changes[field] = changed
+                elif len(self.leaves) == 1:  # read only, never changed: no copy needed
+                    lex = _leaf_lexicon(self.leaves[0][0], field)
                 else:
                     lex = {}
                     for leaf, _ in self.leaves:
@@ -587,9 +589,8 @@ def _leaf_lexicon(leaf: object, field: str) -> dict[str, int]:
     if key not in data:
         arrays = leaf_arrays(leaf)
         mapped = arrays.postings(field) if arrays is not None else None
-        if mapped is not None:
-            data[key] = mapped.lexicon()
-            return data[key]
+        if mapped is not None:  # quick to read again from the map: not kept a second time
+            return mapped.lexicon()
         lex: dict[str, int] = {}
         for raw, info in leaf.iter_field(field):  # type: ignore[attr-defined]
             term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
