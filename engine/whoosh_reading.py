@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 import numpy as np
 from cachetools import LRUCache
 from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filestore import FileStorage, OverlayStorage
 from whoosh.filedb.structfile import StructFile
 from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
@@ -554,11 +554,19 @@ def leaf_arrays(leaf: object) -> derived.SegmentArrays | None:
     if "derived" not in data:
         found = None
         if isinstance(leaf, SegmentReader) and not os.environ.get("VNSEARCH_NO_DERIVED"):
-            folder = getattr(leaf.storage, "folder", None)  # type: ignore[attr-defined]
+            folder = _index_folder(leaf)
             if folder is not None:
                 found = derived.load(folder, leaf.segment().segid, leaf.doc_count_all())
         data["derived"] = found
     return data["derived"]
+
+
+def _index_folder(leaf: SegmentReader) -> str | None:
+    """The index folder a segment is read from (a compound one overlays the folder)."""
+    storage = leaf.storage()
+    if isinstance(storage, OverlayStorage):
+        storage = storage.b
+    return getattr(storage, "folder", None)
 
 
 def _leaf_lengths(leaf: object, field: str) -> np.ndarray:

@@ -84,8 +84,10 @@ def test_mapped_postings_and_lexicons_are_whooshs(built: Path,
     """Every term of every text view: the same documents and frequencies as Whoosh's files."""
     generation = whoosh_reading.newest_stamp(built)[0]
     mapped = whoosh_reading.open_view(built, generation)
+    assert all(whoosh_reading.leaf_arrays(leaf) is not None for leaf, _ in mapped.leaves)
     monkeypatch.setenv("VNSEARCH_NO_DERIVED", "1")
     decoded = whoosh_reading.open_view(built, generation)
+    assert all(whoosh_reading.leaf_arrays(leaf) is None for leaf, _ in decoded.leaves)
     (segid,) = derived_ids(built)
     for view in TEXT_VIEWS:
         assert (built / FOLDER / segid / f"post.{view}.docs.npy").is_file()
