@@ -25,20 +25,20 @@ indexer stores those as keys of the hidden `locality_any` facet
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 import numpy as np
 
+from indexer import derived
 from indexer.backend import Generation, Segment
 from indexer.derived import facet_pairs
 from indexer.directives import directive_label
 from indexer.localities import codes_2025, name_key, unit_2025
 from indexer.normalize import fold
-from indexer.schema import FACET_SEP, FACETS, HIDDEN_FACETS
+from indexer.schema import FACETS, HIDDEN_FACETS
 
 #: The locality facets, top down: the levels of `locality_tree`.
-LEVELS = ("province", "district", "commune")
+LEVELS = derived.TREE_LEVELS
 #: Filters that also match the other generation, and their `locality_any` key prefix.
 _ACROSS = {"district": "d:", "commune": "c:", "commune_2025": "n:"}
 
@@ -295,33 +295,9 @@ def _segment_tree(seg: Segment) -> tuple[list[tuple[str, ...]], np.ndarray, np.n
 
 
 def _build_tree(seg: Segment) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
-    vocab: dict[tuple[str, ...], int] = {}
-    docs: list[int] = []
-    vals: list[int] = []
-    columns = {name: seg.column(f"facet_{name}") for name in LEVELS}
-    for docnum in range(seg.doc_count_all):
-        if not columns["province"][docnum]:
-            continue
-        paths: set[tuple[str, ...]] = set()
-        if columns["district"][docnum] or columns["commune"][docnum]:
-            try:
-                record = json.loads(seg.stored(docnum).get("record") or "{}")
-            except (ValueError, TypeError, KeyError):
-                record = {}
-            for loc in record.get("localities") or []:
-                if not isinstance(loc, dict) or not loc.get("province"):
-                    continue
-                path = (str(loc["province"]),)
-                paths.add(path)
-                if loc.get("district"):
-                    path += (str(loc["district"]),)
-                    paths.add(path)
-                    if loc.get("commune"):
-                        paths.add(path + (str(loc["commune"]),))
-        raw = columns["province"][docnum]
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
-        paths.update((p,) for p in text.split(FACET_SEP) if p)
-        for path in paths:
-            docs.append(docnum)
-            vals.append(vocab.setdefault(path, len(vocab)))
-    return list(vocab), np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.int32)
+    arrays = seg.arrays()
+    mapped = arrays.tree() if arrays is not None else None
+    if mapped is not None:
+        return mapped
+    columns = [seg.column(f"facet_{name}") for name in LEVELS]
+    return derived.tree_pairs(*columns, record=lambda d: seg.stored(d).get("record"))

@@ -27,7 +27,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,13 +38,15 @@ from .schema import FACET_SEP, SCHEMA_VERSION
 from .whoosh_postings import decode_postings
 
 #: Raised whenever what is written, or how, changes: older folders are then rebuilt.
-#: 2: posting lists and lexicons of the text views.
-FORMAT_VERSION = 2
+#: 2: posting lists and lexicons of the text views. 3: the locality tree's pairs.
+FORMAT_VERSION = 3
 FOLDER = "derived"
 MANIFEST = "manifest.json"
 #: The column field holding each article's date (YYYY-MM-DD, empty when unknown).
 DATE_COLUMN = "date"
 FACET_PREFIX = "facet_"
+#: The locality facets, top down: the levels of the locality tree.
+TREE_LEVELS = ("province", "district", "commune")
 #: Bytes of each term kept in the fixed-width array searched in C (`Postings.row`);
 #: longer terms sharing a prefix are told apart in the full term blob.
 TERM_PREFIX = 24
@@ -87,6 +89,13 @@ class SegmentArrays:
 
     def dates(self) -> np.ndarray | None:
         return self.array("dates") if self.manifest.get("dates") else None
+
+    def tree(self) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray] | None:
+        """(node paths, local docs, node ids) of the locality tree, or None when not derived."""
+        nodes = self.manifest.get("tree")
+        if nodes is None:
+            return None
+        return [tuple(p) for p in nodes], self.array("tree.docs"), self.array("tree.vals")
 
     def postings(self, field: str) -> Postings | None:
         """The posting lists of text view `field`, or None when not derived."""
@@ -196,6 +205,45 @@ def facet_pairs(column: Iterable[Any]) -> tuple[list[str], np.ndarray, np.ndarra
     return list(vocab), np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.int32)
 
 
+def tree_pairs(provinces: Sequence[Any], districts: Sequence[Any], communes: Sequence[Any],
+               record: Callable[[int], Any]) -> tuple[list[tuple[str, ...]], np.ndarray,
+                                                        np.ndarray]:
+    """(node paths, docnums, node ids): each document's province, district and commune nodes.
+
+    From the three locality facet columns; a document with provinces only
+    needs no record, the others' stored records (`record(docnum)`, JSON) say
+    which district lies in which province.
+    """
+    vocab: dict[tuple[str, ...], int] = {}
+    docs: list[int] = []
+    vals: list[int] = []
+    for docnum, raw in enumerate(provinces):
+        if not raw:
+            continue
+        paths: set[tuple[str, ...]] = set()
+        if districts[docnum] or communes[docnum]:
+            try:
+                found = json.loads(record(docnum) or "{}")
+            except (ValueError, TypeError, KeyError):
+                found = {}
+            for loc in (found.get("localities") if isinstance(found, dict) else None) or []:
+                if not isinstance(loc, dict) or not loc.get("province"):
+                    continue
+                path = (str(loc["province"]),)
+                paths.add(path)
+                if loc.get("district"):
+                    path += (str(loc["district"]),)
+                    paths.add(path)
+                    if loc.get("commune"):
+                        paths.add(path + (str(loc["commune"]),))
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        paths.update((p,) for p in text.split(FACET_SEP) if p)
+        for path in sorted(paths):
+            docs.append(docnum)
+            vals.append(vocab.setdefault(path, len(vocab)))
+    return list(vocab), np.asarray(docs, dtype=np.int32), np.asarray(vals, dtype=np.int32)
+
+
 def view_postings(reader: Any, field: str) -> dict[str, np.ndarray]:
     """The arrays of `Postings` for one text view of a segment reader."""
     terms: list[bytes] = []
@@ -244,13 +292,20 @@ def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             arrays[f"facet.{name}.docs"] = docs
             arrays[f"facet.{name}.vals"] = vals
             facets[name] = values
+    tree = None
+    levels = [f"{FACET_PREFIX}{level}" for level in TREE_LEVELS]
+    if all(name in schema.names() for name in levels):
+        columns = [reader.column_reader(name) if reader.has_column(name) else [b""] * n
+                   for name in levels]
+        tree, arrays["tree.docs"], arrays["tree.vals"] = tree_pairs(
+            *columns, record=lambda d: reader.stored_fields(d).get("record"))
     has_dates = DATE_COLUMN in schema.names() and reader.has_column(DATE_COLUMN)
     if has_dates:
         dates = [d if isinstance(d, str) else (d or b"").decode()
                  for d in reader.column_reader(DATE_COLUMN)]
         arrays["dates"] = np.asarray(dates, dtype="U10") if dates else np.zeros(0, "U10")
     return arrays, {"lengths": lengths, "postings": lengths, "facets": facets,
-                    "dates": has_dates}
+                    "dates": has_dates, "tree": tree}
 
 
 def write(index_dir: str | Path, segid: str, reader: Any) -> Path:
