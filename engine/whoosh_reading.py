@@ -400,8 +400,10 @@ class IndexView:
             return EMPTY_IDS, EMPTY_TF
         ids = np.concatenate(id_parts) if len(id_parts) > 1 else id_parts[0]
         tfs = np.concatenate(tf_parts) if len(tf_parts) > 1 else tf_parts[0]
-        keep = self.live[ids]
-        return ids[keep].astype(np.int32), tfs[keep].astype(np.float32, copy=False)
+        if self.doc_count < self.doc_count_all:
+            keep = self.live[ids]
+            ids, tfs = ids[keep], tfs[keep]
+        return ids.astype(np.int32, copy=False), tfs.astype(np.float32, copy=False)
 
     def positions(self, field: str, term: str, docs: np.ndarray) -> dict[int, list[int]]:
         """Token positions of `term` in `field` for the given sorted docnums only.

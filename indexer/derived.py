@@ -70,8 +70,9 @@ class SegmentArrays:
 
     def array(self, name: str) -> np.ndarray:
         if name not in self._open:
+            # A plain array over the map: slicing a np.memmap costs a subclass per slice.
             self._open[name] = np.load(self.folder / f"{name}.npy", mmap_mode="r",
-                                       allow_pickle=False)
+                                       allow_pickle=False).view(np.ndarray)
         return self._open[name]
 
     def lengths(self, field: str) -> np.ndarray | None:
