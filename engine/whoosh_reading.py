@@ -23,7 +23,7 @@ import mmap
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -369,23 +369,6 @@ class IndexView:
     def df(self, field: str, term: str) -> int:
         return len(self.postings(field, term)[0])
 
-    def _matchers(self, field: str, term: str) -> Iterable[tuple[object, int]]:
-        for _, matcher, offset in self._leaf_matchers(field, term):
-            yield matcher, offset
-
-    def _leaf_matchers(self, field: str, term: str) -> Iterable[tuple[object, object, int]]:
-        if field not in self.schema:
-            return
-        fmt = self.schema[field].format
-        data = term.encode("utf-8")
-        for leaf, offset in self.leaves:
-            try:
-                if (field, data) not in leaf:
-                    continue
-                yield leaf, leaf._terms.matcher(field, data, fmt), offset
-            except (KeyError, AttributeError):
-                continue
-
     def _read_postings(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """A term's postings over all segments, each segment's read once (see SEGMENT_DATA)."""
         id_parts: list[np.ndarray] = []
@@ -408,7 +391,8 @@ class IndexView:
     def positions(self, field: str, term: str, docs: np.ndarray) -> dict[int, list[int]]:
         """Token positions of `term` in `field` for the given sorted docnums only.
 
-        Only the blocks holding a wanted document are read, found through the
+        From the segment's mapped arrays when written at commit. Otherwise only
+        the blocks holding a wanted document are read, found through the
         term's block directory (kept per segment) instead of walking every
         block header of a long posting list; decoded blocks are kept per
         segment too (the proximity check of long questions reads the same
@@ -419,7 +403,18 @@ class IndexView:
             return out
         docs = np.asarray(docs, dtype=np.int64)
         with self._lock:
-            for leaf, matcher, offset in self._leaf_matchers(field, term):
+            for leaf, offset in self.leaves:
+                mapped = _mapped_positions(leaf, field)
+                if mapped is not None:
+                    local = docs - offset
+                    local = local[(local >= 0) & (local < leaf.doc_count_all())]  # type: ignore[attr-defined]
+                    if len(local):
+                        for doc, found in mapped.positions_of(term, local).items():
+                            out[doc + offset] = found
+                    continue
+                matcher = self._matcher(leaf, field, term)
+                if matcher is None:
+                    continue
                 decode = _position_decoder(matcher, field)
                 if isinstance(matcher, W3LeafMatcher):
                     starts, maxids = _block_directory(leaf, field, term, matcher)
@@ -447,8 +442,9 @@ class IndexView:
     def position_keys(self, field: str, term: str) -> np.ndarray:
         """Every occurrence of `term` as sorted int64 keys `docnum << 24 | position`.
 
-        Decoding every posting is costly once; afterwards a phrase over any
-        number of documents is a few vectorised set operations.
+        From the mapped arrays a few vectorised steps; decoded from Whoosh's
+        files it is costly once and kept, so that afterwards a phrase over
+        any number of documents is a few vectorised set operations.
         """
         key = (f"{field}\x00pos", term)
         with self._lock:
@@ -456,7 +452,21 @@ class IndexView:
             if hit is not None:
                 return hit[0]
             parts: list[np.ndarray] = []
-            for matcher, offset in self._matchers(field, term):
+            decoded = False
+            for leaf, offset in self.leaves:
+                mapped = _mapped_positions(leaf, field)
+                if mapped is not None:
+                    found = mapped.position_keys(term)
+                    if len(found):
+                        found = found + (offset << 24)
+                        if self.doc_count < self.doc_count_all:
+                            found = found[self.live[found >> 24]]
+                        parts.append(found)
+                    continue
+                matcher = self._matcher(leaf, field, term)
+                if matcher is None:
+                    continue
+                decoded = True
                 decode = _position_decoder(matcher, field)
                 while matcher.is_active():
                     if isinstance(matcher, W3LeafMatcher):
@@ -475,7 +485,21 @@ class IndexView:
                             parts.append((doc << 24) | pos)
                         matcher.next()
             keys = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+            if not decoded:  # mapped: cheap to compute again, not worth a process's memory
+                return keys
             return remember(self._cache, key, (keys, EMPTY_TF))[0]
+
+    def _matcher(self, leaf: object, field: str, term: str) -> Any:
+        """Whoosh's matcher for `term` in one segment, or None when the segment lacks it."""
+        if field not in self.schema:
+            return None
+        data = term.encode("utf-8")
+        try:
+            if (field, data) not in leaf:  # type: ignore[operator]
+                return None
+            return leaf._terms.matcher(field, data, self.schema[field].format)  # type: ignore[attr-defined]
+        except (KeyError, AttributeError):
+            return None
 
     # -- vocabulary ------------------------------------------------------------
 
@@ -584,6 +608,13 @@ def _leaf_lengths(leaf: object, field: str) -> np.ndarray:
             get = leaf._perdoc.doc_field_length_reader(field, 0)  # type: ignore[attr-defined]
             data[key] = np.asarray([get(d) or 0 for d in range(n)], dtype=np.float32)
     return data[key]
+
+
+def _mapped_positions(leaf: object, field: str) -> derived.Postings | None:
+    """The segment's mapped postings of `field` when they hold positions, else None."""
+    arrays = leaf_arrays(leaf)
+    mapped = arrays.postings(field) if arrays is not None else None
+    return mapped if mapped is not None and mapped.positional else None
 
 
 def _position_decoder(matcher: Any, field: str) -> Callable[[bytes], list[int]]:

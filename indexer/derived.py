@@ -35,11 +35,12 @@ import numpy as np
 
 from .durable import fsync_dir, fsync_file
 from .schema import FACET_SEP, SCHEMA_VERSION
-from .whoosh_postings import decode_postings
+from .whoosh_postings import decode_postings, decode_with_positions
 
 #: Raised whenever what is written, or how, changes: older folders are then rebuilt.
 #: 2: posting lists and lexicons of the text views. 3: the locality tree's pairs.
-FORMAT_VERSION = 3
+#: 4: positions of the positional views.
+FORMAT_VERSION = 4
 FOLDER = "derived"
 MANIFEST = "manifest.json"
 #: The column field holding each article's date (YYYY-MM-DD, empty when unknown).
@@ -123,6 +124,10 @@ class Postings:
         self.starts = arrays.array(f"{key}.starts")
         self.docs = arrays.array(f"{key}.docs")
         self.tfs = arrays.array(f"{key}.tfs")
+        self.positional = f"{key}.positions" in arrays.manifest["arrays"]
+        if self.positional:
+            self.positions = arrays.array(f"{key}.positions")
+            self.pos_starts = arrays.array(f"{key}.pos_starts")
 
     def term(self, row: int) -> bytes:
         return self.blob[self.offsets[row]:self.offsets[row + 1] - 1].tobytes()
@@ -145,6 +150,33 @@ class Postings:
             return None
         start, end = int(self.starts[row]), int(self.starts[row + 1])
         return self.docs[start:end], self.tfs[start:end]
+
+    def positions_of(self, term: str, wanted: np.ndarray) -> dict[int, list[int]]:
+        """Positions of `term` in each of the sorted local docnums `wanted` that hold it."""
+        row = self.row(term)
+        if row is None:
+            return {}
+        start, end = int(self.starts[row]), int(self.starts[row + 1])
+        docs = self.docs[start:end]
+        at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
+        hits = at[docs[at] == wanted]
+        if not len(hits):
+            return {}
+        counts = self.tfs[start:end].astype(np.int64)
+        first = int(self.pos_starts[row]) + np.concatenate(([0], np.cumsum(counts)[:-1]))
+        return {int(docs[i]): self.positions[first[i]:first[i] + counts[i]].tolist()
+                for i in hits.tolist()}
+
+    def position_keys(self, term: str) -> np.ndarray:
+        """Every occurrence of `term` as sorted keys `local docnum << 24 | position`."""
+        row = self.row(term)
+        if row is None:
+            return np.zeros(0, dtype=np.int64)
+        start, end = int(self.starts[row]), int(self.starts[row + 1])
+        counts = self.tfs[start:end].astype(np.int64)
+        docs = np.repeat(self.docs[start:end].astype(np.int64), counts)
+        span = self.positions[int(self.pos_starts[row]):int(self.pos_starts[row + 1])]
+        return (docs << 24) | span.astype(np.int64)
 
     def lexicon(self) -> dict[str, int]:
         """Every term with its document frequency."""
@@ -246,13 +278,29 @@ def tree_pairs(provinces: Sequence[Any], districts: Sequence[Any], communes: Seq
 
 
 def view_postings(reader: Any, field: str) -> dict[str, np.ndarray]:
-    """The arrays of `Postings` for one text view of a segment reader."""
+    """The arrays of `Postings` for one text view of a segment reader.
+
+    A positional view also gets every posting's positions, one after the
+    other in posting order (`positions`), and where each term's begin
+    (`pos_starts`): a posting's own are found from the frequencies, which
+    count them.
+    """
+    positional = reader.schema[field].format.supports("positions")
     terms: list[bytes] = []
     counts: list[int] = []
     doc_parts: list[np.ndarray] = []
     tf_parts: list[np.ndarray] = []
+    pos_parts: list[np.ndarray] = []
     for raw in reader.lexicon(field):
-        docs, tfs = decode_postings(reader.postings(field, raw))
+        matcher = reader.postings(field, raw)
+        if positional:
+            docs, tfs, per_posting, positions = decode_with_positions(matcher)
+            if not np.array_equal(per_posting, tfs):  # weights that are not counts
+                positional = False
+                pos_parts = []
+            pos_parts.append(positions)
+        else:
+            docs, tfs = decode_postings(matcher)
         terms.append(raw)
         counts.append(len(docs))
         doc_parts.append(docs)
@@ -266,9 +314,17 @@ def view_postings(reader: Any, field: str) -> dict[str, np.ndarray]:
     tfs = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.float32)
     if len(tfs) and tfs.max() < 65536 and np.array_equal(tfs, np.floor(tfs)):
         tfs = tfs.astype(np.uint16)  # plain counts: half the bytes
-    return {"prefix": np.asarray([t[:TERM_PREFIX] for t in terms], dtype=f"S{TERM_PREFIX}"),
-            "blob": np.frombuffer(b"".join(t + TERM_SEP for t in terms), dtype=np.uint8),
-            "offsets": offsets, "starts": starts, "docs": docs, "tfs": tfs}
+    out = {"prefix": np.asarray([t[:TERM_PREFIX] for t in terms], dtype=f"S{TERM_PREFIX}"),
+           "blob": np.frombuffer(b"".join(t + TERM_SEP for t in terms), dtype=np.uint8),
+           "offsets": offsets, "starts": starts, "docs": docs, "tfs": tfs}
+    if positional:
+        pos_starts = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in pos_parts], out=pos_starts[1:])
+        positions = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.int64)
+        small = not len(positions) or positions.max() < 65536
+        out["positions"] = positions.astype(np.uint16 if small else np.uint32)
+        out["pos_starts"] = pos_starts
+    return out
 
 
 def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -98,6 +98,11 @@ def test_mapped_postings_and_lexicons_are_whooshs(built: Path,
             want_docs, want_tfs = decoded.postings(view, term)
             assert docs.tolist() == want_docs.tolist(), (view, term)
             assert tfs.dtype == want_tfs.dtype and tfs.tolist() == want_tfs.tolist()
+            if view.endswith(("_s", "_a")):  # positional: the same positions, every way asked
+                some = want_docs[::2]
+                assert mapped.positions(view, term, some) == decoded.positions(view, term, some)
+                assert mapped.position_keys(view, term).tolist() == \
+                    decoded.position_keys(view, term).tolist()
         if view == "title_s":  # the plain-text reader takes that line for the title
             assert [len(mapped.postings(view, f"{LONG_PREFIX}{i}")[0]) for i in range(8)] \
                 == [1] * 7 + [0]
