@@ -377,7 +377,7 @@ class IndexView:
         for leaf, offset in self.leaves:
             found = _leaf_postings(leaf, field, term, fmt)
             if found is not None and len(found[0]):
-                id_parts.append(found[0] + offset)
+                id_parts.append(found[0].astype(np.int32) + offset)
                 tf_parts.append(found[1])
         if not id_parts:
             return EMPTY_IDS, EMPTY_TF

@@ -39,8 +39,8 @@ from .whoosh_postings import decode_postings, decode_with_positions
 
 #: Raised whenever what is written, or how, changes: older folders are then rebuilt.
 #: 2: posting lists and lexicons of the text views. 3: the locality tree's pairs.
-#: 4: positions of the positional views.
-FORMAT_VERSION = 4
+#: 4: positions of the positional views. 5: docnums of segments up to 65,536 in uint16.
+FORMAT_VERSION = 5
 FOLDER = "derived"
 MANIFEST = "manifest.json"
 #: The column field holding each article's date (YYYY-MM-DD, empty when unknown).
@@ -144,7 +144,10 @@ class Postings:
         return None
 
     def get(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """(local docnums, frequencies) of `term`, views of the mapped arrays; None if absent."""
+        """(local docnums, frequencies) of `term`, views of the mapped arrays; None if absent.
+
+        Both may be narrow integers (uint16): widen before adding to them.
+        """
         row = self.row(term)
         if row is None:
             return None
@@ -310,7 +313,9 @@ def view_postings(reader: Any, field: str) -> dict[str, np.ndarray]:
     offsets = np.zeros(len(terms) + 1, dtype=np.int64)
     sizes = np.fromiter((len(t) + 1 for t in terms), dtype=np.int64, count=len(terms))
     np.cumsum(sizes, out=offsets[1:])
-    docs = np.concatenate(doc_parts).astype(np.int32) if doc_parts else np.zeros(0, np.int32)
+    # Local document numbers: two bytes each while a segment holds at most 65,536 documents.
+    narrow = np.uint16 if reader.doc_count_all() <= 65536 else np.int32
+    docs = np.concatenate(doc_parts).astype(narrow) if doc_parts else np.zeros(0, narrow)
     tfs = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.float32)
     if len(tfs) and tfs.max() < 65536 and np.array_equal(tfs, np.floor(tfs)):
         tfs = tfs.astype(np.uint16)  # plain counts: half the bytes
