@@ -58,8 +58,9 @@ ours scores articles tagged with it); and a Must of its syllables, each
 (our syllable weight). Every `X` is Should(title_X, body_X). A quoted
 phrase: its concepts all Must, plus a Should of the whole word and a
 PhraseQuery over the syllable fields (`_s`, or `_a` when every syllable is
-typed with marks; mixed: the `_s` phrase plus the marked syllables as `_a`
-terms). An OR group: a Should of its sides. `-word`: MustNot. Units no
+typed with marks; mixed: a RegexPhraseQuery over `_a`, the marked
+syllables as typed, the others as the alternation of their spellings in
+the index). An OR group: a Should of its sides. `-word`: MustNot. Units no
 article holds are left out, as ours leaves them out (read from our scorer).
 Up to three content units (question words not counted) every unit is Must
 and question words Should at boost 0.1; longer queries: all Should with
@@ -90,6 +91,7 @@ import json
 import lzma
 import math
 import multiprocessing
+import re
 import shutil
 import statistics
 import sys
@@ -256,6 +258,12 @@ class Translator:
         self.directives: dict[str, list[str]] = {}
         for value in snap.view.lexicon("directive"):
             self.directives.setdefault(fold(value), []).append(value)
+        #: Per title/body, each folded syllable's accented spellings (`hoa` → hoa, hòa, hoà…).
+        self.spellings: dict[str, dict[str, list[str]]] = {}
+        for side in ("title", "body"):
+            forms = self.spellings[side] = {}
+            for syllable in snap.view.lexicon(f"{side}_a"):
+                forms.setdefault(analysis.folded(syllable), []).append(syllable)
 
     def term(self, field: str, text: str) -> tantivy.Query:
         return tantivy.Query.term_query(self.schema, field, text, index_option="freq")
@@ -300,10 +308,12 @@ class Translator:
                 together.append(tantivy.Query.phrase_query(self.schema, f"{side}_s", list(folded)))
             elif all(t is not None for t in typed):
                 together.append(tantivy.Query.phrase_query(self.schema, f"{side}_a", list(typed)))
-            else:
-                together.append(_all([
-                    tantivy.Query.phrase_query(self.schema, f"{side}_s", list(folded)),
-                    *(self.term(f"{side}_a", t) for t in typed if t is not None)]))
+            else:  # marked syllables as typed, the others in any spelling
+                words = [re.escape(t) if t is not None else "|".join(
+                    re.escape(form) for form in self.spellings[side].get(f, [f]))
+                    for f, t in zip(folded, typed, strict=True)]
+                together.append(
+                    tantivy.Query.regex_phrase_query(self.schema, f"{side}_a", words))
         return _all([*(self.concept(c) for c in concepts), _any(together)])
 
     def term_unit(self, term: Term) -> tantivy.Query:
