@@ -2,6 +2,7 @@
 
     python bench/peer.py [--articles N | --full] [--workers 2] [--passes 2]
     python bench/peer.py --full --index /tmp/vn43k     # reuse a built index of the same articles
+    python bench/peer.py --full --index /tmp/vn43k --skip-index   # and tantivy's, in --work
 
 Needs the bench extra (`pip install -e '.[bench]'`: tantivy, the Rust engine's
 Python binding). Reads the first N articles (default 2,000; `--full`: all
