@@ -27,6 +27,7 @@ from . import derived
 from .durable import fsync_dir, fsync_file
 from .lock import IndexBusy
 from .schema import build_schema, index_schema_version
+from .whoosh_storage import SharedMapStorage
 
 #: Whoosh's name for the index in a folder: TOCs are `_MAIN_<n>.toc`, segments `MAIN_<id>.*`.
 INDEX_NAME = "MAIN"
@@ -34,8 +35,8 @@ INDEX_NAME = "MAIN"
 STATE_COLUMN = "index_state"
 
 
-class DurableStorage(FileStorage):
-    """A FileStorage whose renames are durable: the TOC is on disk before it is named.
+class DurableStorage(SharedMapStorage):
+    """The index folder, its renames durable: the TOC is on disk before it is named.
 
     Whoosh writes a TOC under a temporary name and renames it; flushing the
     temporary file first means the name never points at unwritten data.
