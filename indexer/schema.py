@@ -62,8 +62,22 @@ class VietnameseText(fields.TEXT):
             return
         boost = self.format.field_boost
         encode = self.format.encode
+        # Most terms occur once in a text: their encoded positions are shared.
+        single = _SINGLE_POSITIONS.setdefault(type(self.format), {})
         for term, positions in analysis.postings(value, self.view).items():
-            yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
+            freq = len(positions)
+            if freq == 1:
+                pos = positions[0]
+                vbytes = single.get(pos)
+                if vbytes is None:
+                    vbytes = single[pos] = encode(positions)
+            else:
+                vbytes = encode(positions)
+            yield term.encode("utf-8"), freq, freq * boost, vbytes
+
+
+#: Encoded positions of a term found once: format class → position → bytes.
+_SINGLE_POSITIONS: dict[type, dict[int, bytes]] = {}
 
 
 def build_schema() -> fields.Schema:
