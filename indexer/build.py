@@ -60,6 +60,7 @@ from .state import (
     under,
 )
 from .whoosh_writing import open_update
+from .workers import fewer_collections
 from .writers import ArticleWriter
 
 
@@ -105,7 +106,7 @@ def build_index(
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     summary = Summary()
-    with IndexLock(index_dir) as lock:
+    with IndexLock(index_dir) as lock, fewer_collections():
         base = open_base(index_dir, rebuild)
         summary.warnings.extend(base.warnings)
         # files of killed or failed runs: segments no kept TOC names, temp files
