@@ -13,15 +13,21 @@ private methods.
 from __future__ import annotations
 
 import os
+import zlib
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from pickle import dumps
 from typing import Any
 
 from whoosh.codec.base import Segment
+from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, LockError
 from whoosh.reading import SegmentReader
+from whoosh.system import pack_int, pack_ushort
+from whoosh.util.numeric import length_to_byte
+from whoosh.util.numlists import delta_encode
 from whoosh.writing import CLEAR, SegmentWriter
 
 from . import derived
@@ -250,46 +256,105 @@ class BufferedSegmentWriter(SegmentWriter):
         self._postings = {}
 
     def _write_postings(self, pdr: Any) -> None:
-        """Every field's terms in order, each in blocks as `W3PostingsWriter` makes them."""
+        """Every field's terms in order, as `W3FieldWriter` and `W3PostingsWriter` write them."""
         fieldwriter = self.fieldwriter
         doccount = self.docnum
         for fieldname in sorted(self._postings):
             terms = self._postings[fieldname]
             if not terms:
                 continue
-            field = self.schema[fieldname]
-            fieldwriter.start_field(fieldname, field)
+            fieldwriter.start_field(fieldname, self.schema[fieldname])
             postwriter = fieldwriter._postwriter
-            limit = postwriter._blocklimit
             lengths: list[int | None] = [None] * doccount
             if pdr is not None:
                 get = pdr.doc_field_length_reader(fieldname)
                 lengths = [get(docnum) for docnum in range(doccount)]
+            term_writer = _TermWriter(postwriter, fieldwriter._format.fixed_value_size(),
+                                      lengths)
+            prefix = pack_ushort(fieldwriter._fieldid)
+            add_term = fieldwriter._tindex.add
             for tbytes in sorted(terms):
-                postings = terms[tbytes]
-                fieldwriter.start_term(tbytes)
-                docnums, weights, values = postings.docnums, postings.weights, postings.values
-                count = len(docnums)
-                for start in range(0, count, limit):
-                    if start:
-                        postwriter._write_block()
-                    end = min(start + limit, count)
-                    _fill_block(postwriter, docnums[start:end], weights[start:end],
-                                values[start:end], lengths)
-                fieldwriter.finish_term()
+                add_term(prefix + tbytes, term_writer.write(terms[tbytes]).to_bytes())
             fieldwriter.finish_field()
 
 
-def _fill_block(postwriter: Any, docnums: array, weights: array, values: list[bytes],
-                lengths: list[int | None]) -> None:
-    """Put one block's postings in Whoosh's block buffer, as `add_posting` one by one would."""
-    postwriter._ids = array("I", docnums)
-    postwriter._weights = array("f", weights)
-    postwriter._values = [value for value in values if value]
-    postwriter._maxweight = max(0, max(weights))
-    known = [length for length in map(lengths.__getitem__, docnums) if length]
-    postwriter._minlength = min(known) if known else None
-    postwriter._maxlength = max(known) if known else 0
+class _TermWriter:
+    """One term's posting list in blocks, byte for byte what `W3PostingsWriter` writes.
+
+    A block is pickled (ids delta-coded, weights and values minified),
+    compressed when long enough, and preceded by its pickled statistics;
+    the term's statistics over all blocks go to the term index. The same
+    steps as Whoosh's, per block instead of per posting.
+    """
+
+    def __init__(self, postwriter: Any, fixed_size: int | None, lengths: list[int | None]
+                 ) -> None:
+        self.postfile = postwriter._postfile
+        self.limit = postwriter._blocklimit
+        self.compression = postwriter._compression
+        self.fixed_size = fixed_size
+        self.lengths = lengths
+
+    def write(self, postings: _TermPostings) -> W3TermInfo:
+        postfile, limit, lengths = self.postfile, self.limit, self.lengths
+        info = W3TermInfo()
+        start = postfile.tell()
+        postfile.write(WHOOSH3_HEADER_MAGIC)
+        docnums, weights, values = postings.docnums, postings.weights, postings.values
+        count = len(docnums)
+        for first in range(0, count, limit):
+            last = min(first + limit, count)
+            ids = docnums[first:last]
+            block_weights = array("f", weights[first:last])
+            maxweight = max(0, max(weights[first:last]))
+            known = [length for length in map(lengths.__getitem__, ids) if length]
+            minlength = min(known) if known else None
+            maxlength = max(known) if known else 0
+            # W3TermInfo.add_block
+            info._weight += sum(block_weights)
+            info._df += len(ids)
+            if info._minlength is None:
+                info._minlength = minlength
+            else:
+                info._minlength = min(info._minlength, minlength)
+            info._maxlength = max(info._maxlength, maxlength)
+            info._maxweight = max(info._maxweight, maxweight)
+            if info._minid is None:
+                info._minid = ids[0]
+            info._maxid = ids[-1]
+            # W3PostingsWriter._write_block
+            databytes = dumps((tuple(delta_encode(ids)), _mini_weights(block_weights),
+                               self._mini_values(values[first:last])), 2)
+            compression = self.compression
+            if len(databytes) < COMPRESSION_MIN_SIZE:
+                compression = 0
+            if compression:
+                databytes = zlib.compress(databytes, compression)
+            infobytes = dumps((len(ids), ids[-1], maxweight, compression,
+                               length_to_byte(minlength), length_to_byte(maxlength)), 2)
+            blocklength = len(infobytes) + len(databytes)
+            postfile.write(pack_int(-blocklength if last == count else blocklength))
+            postfile.write(infobytes)
+            postfile.write(databytes)
+        info.set_extent(start, postfile.tell() - start)
+        return info
+
+    def _mini_values(self, values: list[bytes]) -> Any:
+        values = [value for value in values if value]
+        if self.fixed_size is None or self.fixed_size < 0:
+            return tuple(values)
+        if self.fixed_size == 0:
+            return None
+        return b"".join(values)
+
+
+def _mini_weights(weights: array) -> Any:
+    """`W3PostingsWriter._mini_weights`: None when all are 1, one number when all are equal."""
+    if all(weight == 1.0 for weight in weights):
+        return None
+    if all(weight == weights[0] for weight in weights):
+        return weights[0]
+    return tuple(weights)
 
 
 class WhooshPartWriter:

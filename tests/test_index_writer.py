@@ -35,11 +35,11 @@ DOCS = 300
 
 @pytest.fixture(scope="module")
 def documents() -> list[dict[str, Any]]:
-    """Field dicts of real articles, repeated under new ids up to DOCS documents."""
+    """Field dicts of real articles, each repeated under new ids (in a row: segmented once)."""
     articles = [article for source in SOURCES for article in extract_file(source)]
     docs = []
     for n in range(DOCS):
-        article = replace(articles[n % len(articles)], id=f"doc-{n}")
+        article = replace(articles[n * len(articles) // DOCS], id=f"doc-{n}")
         docs.append(document_fields(article, content_hash(article), f"/src/{article.id}"))
     return docs
 
@@ -74,9 +74,21 @@ def read_back(index_dir: Path) -> dict[str, Any]:
             "segments": segments}
 
 
+def segment_files(index_dir: Path) -> dict[str, bytes]:
+    """The files inside an index's one segment, by name without the segment's id."""
+    ix = index.open_dir(str(index_dir), indexname=whoosh_writing.INDEX_NAME)
+    (segment,) = ix._segments()
+    storage = segment.open_compound_file(ix.storage)
+    out = {}
+    for name in storage.list():
+        with storage.open_file(name) as handle:
+            out[name.removeprefix(segment.segment_id())] = handle.read()
+    return out
+
+
 @pytest.fixture(scope="module")
-def whoosh_written(documents: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
-                   ) -> dict[str, Any]:
+def whoosh_folder(documents: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+                  ) -> Path:
     """The documents as Whoosh's own SegmentWriter writes them (pool, sort, add_posting)."""
     folder = tmp_path_factory.mktemp("whoosh-writer")
     ix = index.create_in(str(folder), build_schema(), indexname=whoosh_writing.INDEX_NAME)
@@ -84,7 +96,12 @@ def whoosh_written(documents: list[dict[str, Any]], tmp_path_factory: pytest.Tem
     for doc in documents:
         writer.add_document(**doc)
     writer.commit()
-    return read_back(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def whoosh_written(whoosh_folder: Path) -> dict[str, Any]:
+    return read_back(whoosh_folder)
 
 
 def write_with_update(folder: Path, documents: list[dict[str, Any]]) -> None:
@@ -95,11 +112,19 @@ def write_with_update(folder: Path, documents: list[dict[str, Any]]) -> None:
     update.commit()
 
 
+@pytest.fixture(scope="module")
+def our_folder(documents: list[dict[str, Any]], tmp_path_factory: pytest.TempPathFactory
+               ) -> Path:
+    """The documents as the indexer's update writes them."""
+    folder = tmp_path_factory.mktemp("update")
+    write_with_update(folder, documents)
+    return folder
+
+
 def test_postings_read_back_equal_whoosh_writers(
-    documents: list[dict[str, Any]], whoosh_written: dict[str, Any], tmp_path: Path
+    our_folder: Path, whoosh_written: dict[str, Any]
 ) -> None:
-    write_with_update(tmp_path, documents)
-    ours = read_back(tmp_path)
+    ours = read_back(our_folder)
     blocks = [key for key, value in whoosh_written["terms"].items() if len(value[5]) > 128]
     assert len(blocks) >= 3  # posting lists of several blocks are compared too
     assert ours["terms"].keys() == whoosh_written["terms"].keys()
@@ -107,6 +132,16 @@ def test_postings_read_back_equal_whoosh_writers(
         assert ours["terms"][key] == value, key
     for part in ("stored", "columns", "lengths"):
         assert ours[part] == whoosh_written[part], part
+
+
+def test_segment_files_are_byte_for_byte_whoosh_writers(our_folder: Path, whoosh_folder: Path
+                                                        ) -> None:
+    """Postings (.pst), term index (.trm), stored fields and columns: the very same bytes."""
+    ours, theirs = segment_files(our_folder), segment_files(whoosh_folder)
+    assert any(name.endswith(".pst") for name in theirs)
+    assert ours.keys() == theirs.keys()
+    for name, data in theirs.items():
+        assert ours[name] == data, name
 
 
 def test_a_part_past_its_posting_budget_writes_several_segments_with_the_same_postings(
@@ -127,7 +162,7 @@ def test_parallel_run_reads_back_as_one_process_run(tmp_path: Path) -> None:
                for line in source.read_text("utf-8").splitlines() if line.strip()]
     data = tmp_path / "many.jsonl"
     with data.open("w", encoding="utf-8") as out:
-        for n in range(100):  # past the threshold at which writer processes start
+        for n in range(80):  # past the threshold at which writer processes start
             record = dict(records[n % len(records)], id=f"doc-{n}")
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     build_index([str(data)], tmp_path / "one", workers=1)
