@@ -155,8 +155,9 @@ def fsync_segments(storage: FileStorage, segments: Sequence[Segment]) -> None:
 
 
 #: Postings a `BufferedSegmentWriter` holds in memory before its part starts a new
-#: segment (about 35 bytes each: a few thousand articles per segment at the most).
-MAX_BUFFERED_POSTINGS = 6_000_000
+#: segment: about 40 bytes each with their terms, so some 400 MB per writer process
+#: (about 12,000 articles of VietNews; Whoosh's own pool spilled to disk past 128 MB).
+MAX_BUFFERED_POSTINGS = 10_000_000
 
 
 class _TermPostings:
