@@ -466,14 +466,16 @@ class WhooshUpdate:
         writer = self._writer
         if writer.is_closed:
             return
-        if self._own is not None:  # its files are left for `generations.remove_unused`
-            self._own, own = None, self._own
-            own.close()
+        own, self._own = self._own, None
         try:
-            writer.cancel()
-        except BaseException:
-            writer._cleanup_on_error()
-            raise
+            if own is not None:  # its files are left for `generations.remove_unused`
+                own.close()
+        finally:
+            try:
+                writer.cancel()
+            except BaseException:
+                writer._cleanup_on_error()
+                raise
 
 
 def open_update(base: GenerationIndex, generation: int, replace: bool = False) -> WhooshUpdate:
