@@ -14,6 +14,8 @@ import hashlib
 import json
 from array import array
 from collections.abc import Iterator
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from whoosh import columns, fields
@@ -174,11 +176,10 @@ def content_hash(article: Article) -> str:
 
 def packed_word_spans(text: str) -> bytes:
     """The (start, end) offsets of every word of `text`, packed as uint32 pairs."""
-    flat = array("I")
-    for word in segment(text):
-        flat.append(word.start)
-        flat.append(word.end)
-    return flat.tobytes()
+    return array("I", chain.from_iterable(map(_WORD_SPAN, segment(text)))).tobytes()
+
+
+_WORD_SPAN = itemgetter(1, 2)  # a segment.Word's start and end
 
 
 def unpack_spans(packed: bytes) -> list[tuple[int, int]]:
