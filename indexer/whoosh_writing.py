@@ -179,9 +179,9 @@ class BufferedSegmentWriter(SegmentWriter):
     postings per article that cost more than segmenting the text. Here a
     document's postings are appended to their term's arrays (documents come
     in number order, so each list is sorted as it grows), and the segment is
-    written term by term in Whoosh's block layout with Whoosh's own block
-    writer. The files are the ones `SegmentWriter` writes. Merging other
-    segments in (`add_reader`) is left to the update's own SegmentWriter.
+    written term by term, a block at a time (`_TermWriter`), into the files
+    `SegmentWriter` writes, with the same bytes. Merging other segments in
+    (`add_reader`) is left to the update's own SegmentWriter.
     """
 
     def __init__(self, ix: Any, **kwargs: Any) -> None:
@@ -195,8 +195,7 @@ class BufferedSegmentWriter(SegmentWriter):
         schema = self.schema
         if any(schema[name].vector or schema[name].separate_spelling()
                for name in fields if name in schema):
-            super().add_document(**fields)  # pragma: no cover - not in our schema
-            return
+            raise NotImplementedError("term vectors and separate spelling words are not written")
         perdocwriter = self.perdocwriter
         docnum = self.docnum
         docboost = self._doc_boost(fields)
