@@ -10,6 +10,9 @@ first --limit of them, default 2000, for the timed comparisons) and reports:
 - bare pyvi (`ViTokenizer.tokenize` on title + summary + body) in 1 and 2
   processes, on the same texts;
 - the ratio full(2 workers) / pyvi(2 processes) (target ≥ 0.8);
+- for each, the CPU time per article of all its processes (the run's own
+  and its children's): on a machine shared with other work, wall-clock
+  rates swing with the load, CPU time much less;
 - with --full: builds the index of all articles at --keep (default
   /tmp/vnsearch-bench/vietnews-index), then times adding one new article
   end to end (`vnsearch index new.txt --index DIR` as a subprocess; target ≤ 2 s).
@@ -36,6 +39,21 @@ DATA = REPO.parent / "shared" / "data" / "vietnews" / "vietnews_valtest.jsonl.xz
 DEFAULT_KEEP = Path("/tmp/vnsearch-bench/vietnews-index")
 
 
+class CpuClock:
+    """CPU seconds of this process and its waited-for children since it was made."""
+
+    def __init__(self) -> None:
+        self.start = self._now()
+
+    @staticmethod
+    def _now() -> float:
+        times = os.times()
+        return times.user + times.system + times.children_user + times.children_system
+
+    def seconds(self) -> float:
+        return self._now() - self.start
+
+
 def _pyvi_chunk(texts: list[str]) -> int:
     from pyvi import ViTokenizer
 
@@ -51,28 +69,37 @@ def _warm(_: int) -> int:
     return 0
 
 
-def pyvi_rate(texts: list[str], procs: int) -> float:
+def pyvi_rate(texts: list[str], procs: int) -> tuple[float, float]:
+    """(articles/s, CPU ms per article) of bare pyvi in `procs` processes."""
     if procs == 1:
         _warm(0)
+        clock = CpuClock()
         start = time.perf_counter()
         _pyvi_chunk(texts)
-        return len(texts) / (time.perf_counter() - start)
-    with multiprocessing.get_context("fork").Pool(procs) as pool:
-        pool.map(_warm, range(procs))
-        chunks = [texts[i : i + 50] for i in range(0, len(texts), 50)]
-        start = time.perf_counter()
-        sum(pool.imap_unordered(_pyvi_chunk, chunks))
-        return len(texts) / (time.perf_counter() - start)
+        return len(texts) / (time.perf_counter() - start), 1000 * clock.seconds() / len(texts)
+    pool = multiprocessing.get_context("fork").Pool(procs)
+    pool.map(_warm, range(procs))
+    warm = CpuClock()  # children count once reaped: the (tiny) warm-up is included
+    chunks = [texts[i : i + 50] for i in range(0, len(texts), 50)]
+    start = time.perf_counter()
+    sum(pool.imap_unordered(_pyvi_chunk, chunks))
+    elapsed = time.perf_counter() - start
+    pool.close()
+    pool.join()
+    return len(texts) / elapsed, 1000 * warm.seconds() / len(texts)
 
 
-def index_rate(jsonl: Path, count: int, workers: int, index_dir: Path) -> tuple[float, str]:
+def index_rate(jsonl: Path, count: int, workers: int, index_dir: Path
+               ) -> tuple[float, float, str]:
+    """(articles/s, CPU ms per article, summary) of a full run with `workers`."""
     from indexer.build import build_index
 
     shutil.rmtree(index_dir, ignore_errors=True)
+    clock = CpuClock()
     start = time.perf_counter()
     summary = build_index([str(jsonl)], index_dir, rebuild=True, workers=workers)
     elapsed = time.perf_counter() - start
-    return count / elapsed, summary.line()
+    return count / elapsed, 1000 * clock.seconds() / count, summary.line()
 
 
 def index_rate_with_pyvi_tagger(jsonl: Path, count: int, workers: int, index_dir: Path) -> float:
@@ -130,20 +157,27 @@ def main() -> None:
     print(f"{len(records)} articles from {DATA.name}, {chars:.0f} characters on average")
     print(f"cores: {os.cpu_count()}")
 
+    from indexer.segment import segment
+
+    segment("khởi động")  # imports and the model loaded before any clock starts
     with tempfile.TemporaryDirectory(prefix="vnsearch-bench-") as tmp:
         work = Path(tmp)
         jsonl = work / "subset.jsonl"
         jsonl.write_text("".join(lines), "utf-8")
-        p1 = pyvi_rate(texts, 1)
-        print(f"bare pyvi, 1 process:      {p1:7.1f} articles/s")
-        p2 = pyvi_rate(texts, 2)
-        print(f"bare pyvi, 2 processes:    {p2:7.1f} articles/s")
-        i1, line1 = index_rate(jsonl, len(records), 1, work / "ix1")
-        print(f"full indexing, 1 worker:   {i1:7.1f} articles/s   ({line1})")
-        i2, line2 = index_rate(jsonl, len(records), 2, work / "ix2")
-        print(f"full indexing, 2 workers:  {i2:7.1f} articles/s   ({line2})")
+        p1, c1 = pyvi_rate(texts, 1)
+        print(f"bare pyvi, 1 process:      {p1:7.1f} articles/s   CPU {c1:5.2f} ms/article")
+        p2, c2 = pyvi_rate(texts, 2)
+        print(f"bare pyvi, 2 processes:    {p2:7.1f} articles/s   CPU {c2:5.2f} ms/article")
+        i1, d1, line1 = index_rate(jsonl, len(records), 1, work / "ix1")
+        print(f"full indexing, 1 worker:   {i1:7.1f} articles/s   CPU {d1:5.2f} ms/article"
+              f"   ({line1})")
+        i2, d2, line2 = index_rate(jsonl, len(records), 2, work / "ix2")
+        print(f"full indexing, 2 workers:  {i2:7.1f} articles/s   CPU {d2:5.2f} ms/article"
+              f"   ({line2})")
         print(f"ratio full(2) / pyvi(2):   {i2 / p2:7.2f}   (target >= 0.8)")
         print(f"ratio full(1) / pyvi(1):   {i1 / p1:7.2f}")
+        print(f"CPU per article, pyvi(2) / full(2): {c2 / d2:5.2f}   "
+              f"(the ratio on an idle machine, if both used both cores fully)")
         if args.compare_segmenter:
             for workers, crfseg_rate in ((1, i1), (2, i2)):
                 rate = index_rate_with_pyvi_tagger(jsonl, len(records), workers, work / "ixp")

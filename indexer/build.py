@@ -60,6 +60,7 @@ from .state import (
     under,
 )
 from .whoosh_writing import open_update
+from .workers import fewer_collections
 from .writers import ArticleWriter
 
 
@@ -105,7 +106,7 @@ def build_index(
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     summary = Summary()
-    with IndexLock(index_dir) as lock:
+    with IndexLock(index_dir) as lock, fewer_collections():
         base = open_base(index_dir, rebuild)
         summary.warnings.extend(base.warnings)
         # files of killed or failed runs: segments no kept TOC names, temp files
@@ -173,6 +174,8 @@ class _Run:
         self.articles = ArticleWriter(update, workers, close_fds, self.indexing)
         #: path → digest of the files read whole and clean in this run
         self.new_digests: dict[str, str] = {}
+        #: Files some of whose articles, streamed before the end, did not take their ids.
+        self.unclean: set[str] = set()
 
     def run(self, paths: list[str]) -> None:
         files, roots = _input_files(paths, self.summary)
@@ -204,9 +207,19 @@ class _Run:
         self._save_digests(generation, digests)
 
     def _file(self, result: FileResult, claims: Claims) -> None:
-        """Take the articles of one file that are new or changed and belong to it."""
+        """Take the articles of one file that are new or changed and belong to it.
+
+        A long JSON file comes in several results, its articles first (written
+        while the rest is read), its outcome last. If reading it fails half
+        way, the articles already taken stay taken and the file's other
+        articles stay as they were.
+        """
         path = result.path
         claims.reading(path)
+        if result.partial:
+            if not self._claim(result, claims):
+                self.unclean.add(path)
+            return
         self.summary.warnings.extend(f"{path}: {note}" for note in result.notes)
         if result.reason is not None:
             self.summary.fail(path, result.reason)
@@ -219,14 +232,20 @@ class _Run:
             return
         for where, reason in result.bad_records:
             self.summary.fail(where, reason)
-        clean = not result.bad_records
-        for article, hash_value in result.items:
-            if claims.claim(article, hash_value, path):
-                self._take(article, hash_value, path)
-            else:
-                clean = False
+        taken_all = self._claim(result, claims)
+        clean = taken_all and not result.bad_records and path not in self.unclean
         if clean and result.digest is not None:
             self.new_digests[path] = result.digest
+
+    def _claim(self, result: FileResult, claims: Claims) -> bool:
+        """Take the result's articles that belong to its file; whether all of them did."""
+        taken_all = True
+        for article, hash_value in result.items:
+            if claims.claim(article, hash_value, result.path):
+                self._take(article, hash_value, result.path)
+            else:
+                taken_all = False
+        return taken_all
 
     def _take(self, article: Article, hash_value: str, path: str) -> None:
         """`path` holds `article`: write it unless the index has it as it is."""

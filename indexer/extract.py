@@ -64,6 +64,8 @@ _LEAD_CHARS = 250
 MAX_URL_CHARS = 2000
 #: Longest outlet name taken from an input's `source` field.
 MAX_OUTLET_CHARS = 100
+#: Articles of a JSON file handed on at a time while it is read (`extract_file_report`).
+STREAM_BATCH = 32
 
 
 def web_address(value: object) -> str | None:
@@ -351,14 +353,18 @@ def extract_record(record: dict, source: str | None = None) -> Article:
 
 
 def extract_file_report(
-    path: Path, notes: list[str] | None = None, progress: Callable[[], None] | None = None
+    path: Path, notes: list[str] | None = None, progress: Callable[[], None] | None = None,
+    batches: Callable[[list[Article]], None] | None = None,
 ) -> tuple[list[Article], list[str]]:
     """Articles of one file and warnings about records skipped in it.
 
     `notes` receives what was done to the file that is not a failure (such as
     a conversion from a legacy Vietnamese font encoding). `progress` is called
     after each record of a JSON file, so a caller can tell a long dump being
-    read from a file that is stuck.
+    read from a file that is stuck. With `batches`, a JSON file's articles go
+    to it every `STREAM_BATCH` as they are read (an indexing run starts
+    writing them before the dump is read through); the list returned holds
+    the rest.
     """
     path = Path(path)
     suffix = suffix_of(path)
@@ -409,13 +415,16 @@ def extract_file_report(
             if isinstance(found, Article):
                 ids.add(found.id)
                 articles.append(found)
+                if batches is not None and len(articles) >= STREAM_BATCH:
+                    batches(articles)
+                    articles = []
                 continue
             problem = f"{where} {line.number}: {found}"
         if len(warnings) < MAX_WARNINGS or line.final:
             warnings.append(problem)
         else:
             unlisted += 1
-    if not articles:
+    if not ids:
         raise ReadError(path, warnings[0] if warnings else "no records")
     if unlisted:
         warnings.insert(MAX_WARNINGS, f"{unlisted:,} more problems in this file are not listed")

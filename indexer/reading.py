@@ -61,13 +61,18 @@ class FileResult:
     reason: str | None = None  # the whole file failed
     bad_records: list[tuple[str, str]] = field(default_factory=list)  # (where, reason)
     notes: list[str] = field(default_factory=list)  # e.g. converted from a legacy encoding
+    #: Some of the file's articles, sent while it is still being read; more results follow.
+    partial: bool = False
 
 
 def read_file(task: tuple[str, str | None],
-              progress: Callable[[], None] | None = None) -> FileResult:
+              progress: Callable[[], None] | None = None,
+              deliver: Callable[[FileResult], None] | None = None) -> FileResult:
     """Hash a file's bytes; if they differ from the known digest, extract and hash its articles.
 
     `progress` is called as records are read (see `extract_file_report`).
+    With `deliver`, a JSON file's articles are also handed to it in partial
+    results as they are read; the result returned holds the rest.
     """
     from .extract import extract_file_report
     from .readers import ReadError
@@ -86,8 +91,13 @@ def read_file(task: tuple[str, str | None],
     if known_digest is not None and result.digest == known_digest:
         result.unchanged = True
         return result
+    batches = None
+    if deliver is not None:
+        def batches(articles: list[Article]) -> None:
+            deliver(FileResult(path, items=[(a, content_hash(a)) for a in articles],
+                               partial=True))
     try:
-        articles, warnings = extract_file_report(Path(path), result.notes, progress)
+        articles, warnings = extract_file_report(Path(path), result.notes, progress, batches)
     except ReadError as err:
         result.reason = err.reason
         return result
@@ -144,7 +154,12 @@ def _reader_process(conn: Connection, close_fds: tuple[int, ...]) -> None:
                 last = now
                 conn.send(PROGRESS)
 
-        conn.send(read_file(task, progress))
+        def deliver(part: FileResult) -> None:
+            nonlocal last
+            last = time.monotonic()
+            conn.send(part)
+
+        conn.send(read_file(task, progress, deliver))
 
 
 @dataclass
@@ -188,6 +203,8 @@ class ReaderPool:
         self.replaced = 0
         self._todo: deque[int] = deque()
         self._done: dict[int, FileResult] = {}
+        #: Partial results of files still being read, by task.
+        self._parts: dict[int, list[FileResult]] = {}
 
     def _start(self) -> _Reader:
         parent_end, child_end = FORK.Pipe()
@@ -216,16 +233,24 @@ class ReaderPool:
         self._replace(reader)
 
     def results(self) -> Iterator[FileResult]:
-        """FileResults of every task, in task order."""
+        """FileResults of every task, in task order.
+
+        A file's partial results (`FileResult.partial`) come before its last
+        one, as soon as it is the oldest file not yet finished.
+        """
         if not self.tasks:
             return
         self._todo = deque(range(len(self.tasks)))
         self._done = {}
+        self._parts = {}
         next_out = 0
         self.readers = [self._start() for _ in range(self.workers)]
         while True:
             self._hand_out(next_out)
-            while next_out in self._done:
+            while True:
+                yield from self._parts.pop(next_out, ())
+                if next_out not in self._done:
+                    break
                 yield self._done.pop(next_out)
                 next_out += 1
             if next_out >= len(self.tasks):
@@ -260,6 +285,10 @@ class ReaderPool:
                     result = reader.conn.recv()
                 except (EOFError, OSError):
                     result = None
+                if isinstance(result, FileResult) and result.partial:
+                    self._parts.setdefault(reader.task, []).append(result)
+                    reader.started = now
+                    continue
                 if isinstance(result, FileResult):
                     self._done[reader.task] = result
                     reader.task = None

@@ -14,6 +14,8 @@ import hashlib
 import json
 from array import array
 from collections.abc import Iterator
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from whoosh import columns, fields
@@ -72,8 +74,22 @@ class VietnameseText(fields.TEXT):
         boost = self.format.field_boost
         # The format, not the view, decides: an index written before keeps its own.
         encode = self.format.encode if self.format.supports("positions") else _frequency
+        # Most terms occur once in a text: their encoded values are shared.
+        single = _SINGLE_POSITIONS.setdefault(type(self.format), {})
         for term, positions in analysis.postings(value, self.view).items():
-            yield term.encode("utf-8"), len(positions), len(positions) * boost, encode(positions)
+            freq = len(positions)
+            if freq == 1:
+                pos = positions[0]
+                vbytes = single.get(pos)
+                if vbytes is None:
+                    vbytes = single[pos] = encode(positions)
+            else:
+                vbytes = encode(positions)
+            yield term.encode("utf-8"), freq, freq * boost, vbytes
+
+
+#: Encoded positions of a term found once: format class → position → bytes.
+_SINGLE_POSITIONS: dict[type, dict[int, bytes]] = {}
 
 
 def _frequency(positions: list[int]) -> bytes:
@@ -175,11 +191,10 @@ def content_hash(article: Article) -> str:
 
 def packed_word_spans(text: str) -> bytes:
     """The (start, end) offsets of every word of `text`, packed as uint32 pairs."""
-    flat = array("I")
-    for word in segment(text):
-        flat.append(word.start)
-        flat.append(word.end)
-    return flat.tobytes()
+    return array("I", chain.from_iterable(map(_WORD_SPAN, segment(text)))).tobytes()
+
+
+_WORD_SPAN = itemgetter(1, 2)  # a segment.Word's start and end
 
 
 def unpack_spans(packed: bytes) -> list[tuple[int, int]]:

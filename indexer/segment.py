@@ -92,17 +92,18 @@ def _chunks(tokens: list[Syllable], text: str) -> list[list[Syllable]]:
     """Paragraphs, with paragraphs over MAX_CHUNK syllables cut at sentence ends."""
     chunks: list[list[Syllable]] = []
     current: list[Syllable] = []
-    previous_end = 0
+    newline = text.find("\n")  # the first newline after the previous token
     for token in tokens:
         if current and (
-            "\n" in text[previous_end : token.start]
+            0 <= newline < token.start
             or (len(current) >= MAX_CHUNK and current[-1].text in _SENTENCE_END)
             or len(current) >= 4 * MAX_CHUNK
         ):
             chunks.append(current)
             current = []
         current.append(token)
-        previous_end = token.end
+        if 0 <= newline < token.end:
+            newline = text.find("\n", token.end)
     if current:
         chunks.append(current)
     return chunks
@@ -126,15 +127,22 @@ def syllables(text: str) -> list[Syllable]:
     a document code is one syllable in its canonical form, however written.
     """
     normalised, starts, ends = normalize_with_offsets(text)
+    # Every character that no alternative matches is a space and no match starts
+    # with one, so a match starts at the first occurrence of its text after the
+    # previous one: findall and str.find cost less than a match object each.
+    find = normalised.find
+    position = 0
     tokens = []
-    for match in _SYLLABLE_RE.finditer(normalised):
-        token = match.group()
-        if is_code(token):
+    append = tokens.append
+    for token in _SYLLABLE_RE.findall(normalised):
+        start = find(token, position)
+        position = start + len(token)
+        if token[0].isdigit() and _CODE_RE.fullmatch(token) is not None:
             token = _canonical_form(token)
         if starts is None or ends is None:
-            tokens.append(Syllable(token, match.start(), match.end()))
+            append(Syllable(token, start, position))
         else:
-            tokens.append(Syllable(token, starts[match.start()], ends[match.end() - 1]))
+            append(Syllable(token, starts[start], ends[position - 1]))
     return tokens
 
 
@@ -148,19 +156,21 @@ def segment(text: str) -> tuple[Word, ...]:
     tokens = syllables(text)
     tag = get_tagger()
     words: list[Word] = []
+    append = words.append
     for chunk in _chunks(tokens, text):
-        labels = tag([token.text for token in chunk])
+        texts = [token.text for token in chunk]
+        labels = tag(texts)
+        size = len(chunk)
         first = 0
-        for i in range(1, len(chunk) + 1):
-            if i < len(chunk) and labels[i] == "I_W" and _joins(chunk[i - 1].text, chunk[i].text):
+        for i in range(1, size + 1):
+            if i < size and labels[i] == "I_W" and _joins(texts[i - 1], texts[i]):
                 continue
             head = chunk[first]
-            if head.text[0].isalnum():  # punctuation never starts a word
+            if texts[first][0].isalnum():  # punctuation never starts a word
                 if i - first == 1:
-                    words.append(Word(head.text, head.start, head.end, (head,)))
+                    append(Word(head.text, head.start, head.end, (head,)))
                 else:
-                    group = tuple(chunk[first:i])
-                    text_ = "_".join(s.text for s in group)
-                    words.append(Word(text_, head.start, group[-1].end, group))
+                    append(Word("_".join(texts[first:i]), head.start, chunk[i - 1].end,
+                                tuple(chunk[first:i])))
             first = i
     return tuple(words)

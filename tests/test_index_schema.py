@@ -26,7 +26,10 @@ from indexer.schema import (
     decode_state,
     document_fields,
     index_schema_version,
+    packed_word_spans,
+    unpack_spans,
 )
+from indexer.segment import segment
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 #: An empty index whose schema was pickled with the tokenizer | filters analyzer chain.
@@ -93,3 +96,13 @@ def test_an_index_pickled_with_the_analyzer_chain_opens_and_indexes_by_views(
         phrase = Phrase("body_s", ["xay", "dung", "chinh", "don", "dang"])
         assert [hit["id"] for hit in searcher.search(phrase)] == ["a1"]
         assert [hit["id"] for hit in searcher.search(Term("title_f", "xay_dung"))] == ["a1"]
+
+
+@pytest.mark.parametrize("form", ["NFC", "NFD"])
+def test_packed_word_spans_are_the_offsets_of_every_word(form: str) -> None:
+    """What snippets and highlights read back: each word's place in the original text."""
+    text = unicodedata.normalize(form, sorted(CORPUS.glob("*.txt"))[0].read_text("utf-8"))
+    spans = unpack_spans(packed_word_spans(text))
+    assert spans == [(word.start, word.end) for word in segment(text)]
+    assert len(spans) > 100
+    assert packed_word_spans("") == b""
