@@ -40,7 +40,8 @@ from .whoosh_postings import decode_postings, decode_with_positions
 #: Raised whenever what is written, or how, changes: older folders are then rebuilt.
 #: 2: posting lists and lexicons of the text views. 3: the locality tree's pairs.
 #: 4: positions of the positional views. 5: docnums of segments up to 65,536 in uint16.
-FORMAT_VERSION = 5
+#: 6: frequencies and offsets in the narrowest integers that hold them.
+FORMAT_VERSION = 6
 FOLDER = "derived"
 MANIFEST = "manifest.json"
 #: The column field holding each article's date (YYYY-MM-DD, empty when unknown).
@@ -318,18 +319,23 @@ def view_postings(reader: Any, field: str) -> dict[str, np.ndarray]:
     docs = np.concatenate(doc_parts).astype(narrow) if doc_parts else np.zeros(0, narrow)
     tfs = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.float32)
     if len(tfs) and tfs.max() < 65536 and np.array_equal(tfs, np.floor(tfs)):
-        tfs = tfs.astype(np.uint16)  # plain counts: half the bytes
+        tfs = tfs.astype(np.uint8 if tfs.max() < 256 else np.uint16)  # plain counts: narrow
     out = {"prefix": np.asarray([t[:TERM_PREFIX] for t in terms], dtype=f"S{TERM_PREFIX}"),
            "blob": np.frombuffer(b"".join(t + TERM_SEP for t in terms), dtype=np.uint8),
-           "offsets": offsets, "starts": starts, "docs": docs, "tfs": tfs}
+           "offsets": _narrow(offsets), "starts": _narrow(starts), "docs": docs, "tfs": tfs}
     if positional:
         pos_starts = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum([len(p) for p in pos_parts], out=pos_starts[1:])
         positions = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.int64)
         small = not len(positions) or positions.max() < 65536
         out["positions"] = positions.astype(np.uint16 if small else np.uint32)
-        out["pos_starts"] = pos_starts
+        out["pos_starts"] = _narrow(pos_starts)
     return out
+
+
+def _narrow(offsets: np.ndarray) -> np.ndarray:
+    """Ascending offsets in four bytes each when the last one allows."""
+    return offsets.astype(np.int32) if not len(offsets) or offsets[-1] < 2**31 else offsets
 
 
 def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

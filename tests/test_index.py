@@ -253,7 +253,8 @@ def test_sigkill_half_way_keeps_the_old_index_and_next_run_completes(
     committed = sorted(os.listdir(ix_dir))
     names = generated_articles(corpus_copy / "new", 80, seed=3)
 
-    slow = {"VNSEARCH_INDEX_DELAY": "0.1", "VNSEARCH_PROGRESS_INTERVAL": "0.2"}
+    # slow enough that the run cannot finish while a second indexer starts on a busy machine
+    slow = {"VNSEARCH_INDEX_DELAY": "0.5", "VNSEARCH_PROGRESS_INTERVAL": "0.2"}
     proc = subprocess.Popen(
         [
             sys.executable,
