@@ -12,12 +12,16 @@ The shards are opened as one database (`Database.add_database`), so
 Xapian itself merges posting lists, term statistics and lexicons across
 shards; the engine sees one generation.
 
-What Xapian serves slowly through this seam: over the network
-(`xapian-tcpsrv`) a posting list arrives item by item (~0.1 ms per posting
-on loopback) and positions are one round trip per document; postings are
-therefore cached per generation. Xapian's own matcher (which runs on the
-shard servers) would avoid that transfer, but it would not be the same
-ranking code.
+Round trips: over the network (`xapian-tcpsrv`) every call the engine
+makes may cost a round trip to each shard, so the view asks for whole
+things. A posting list is read with the bare iterator (the binding's
+`postlist()` items ask each document's length, one round trip per posting);
+a phrase is matched by Xapian's matcher on the shard servers
+(`phrase_match`: one query per phrase, not one position list per document);
+the stored fields of a page of hits are fetched together (`prefetch`,
+pipelined by `MSet.fetch`). Postings, whole-index phrase matches and stored
+fields are cached per generation. Ranking stays the engine's own: Xapian
+only says which documents hold a term (with its frequency) or a phrase.
 
 A shard that stops answering during a query is re-opened on one of its
 replicas (logged) if that replica holds the same generation; otherwise the
@@ -40,6 +44,7 @@ from cachetools import LRUCache
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from indexer.backend import IndexUnavailable
+from indexer.schema import StateError, decode_state
 from indexer.xapian_store import (
     GENERATION_KEY,
     Store,
@@ -48,13 +53,24 @@ from indexer.xapian_store import (
     metadata_int,
     open_shard_readers,
 )
-from indexer.xapian_writing import COLUMNS_SLOT, TEXT_VIEWS, read_columns, term
+from indexer.xapian_writing import (
+    COLUMNS_SLOT,
+    MAX_TERM_BYTES,
+    TEXT_VIEWS,
+    read_columns,
+    term,
+)
 
 LOG = logging.getLogger("vnsearch.xapian")
 T = TypeVar("T")
 EMPTY_IDS = np.zeros(0, dtype=np.int32)
 EMPTY_TF = np.zeros(0, dtype=np.float32)
 CACHE_BYTES = 192 * 1024 * 1024
+#: A phrase checked among at most this many documents is matched among those only
+#: (their id terms filter the query); over more, in the whole index, once per generation.
+PHRASE_FILTER_MAX = 1000
+#: Stored fields kept per generation (documents of recent result pages).
+STORED_CACHE = 512
 
 
 class ShardUnavailable(IndexUnavailable):
@@ -208,6 +224,8 @@ class XapianView:
         self._lengths: dict[str, np.ndarray] = {}
         self._cache: LRUCache = LRUCache(CACHE_BYTES, getsizeof=lambda v: v[0].nbytes
                                          + v[1].nbytes + 100)
+        self._stored: LRUCache = LRUCache(STORED_CACHE)
+        self._ids: list[str] | None = None
         self.memo: dict = {}
 
     # -- fail-over -------------------------------------------------------------
@@ -278,16 +296,75 @@ class XapianView:
 
     def _read_postings(self, view: str, word: str) -> tuple[np.ndarray, np.ndarray]:
         name = term(view, word)
-        pairs = self._retry(lambda db: [(p.docid, p.wdf) for p in db.postlist(name)])
-        if not pairs:
+        docids, wdfs = self._retry(lambda db: _read_postlist(db, name))
+        if not docids:
             return EMPTY_IDS, EMPTY_TF
-        raw = np.asarray(pairs, dtype=np.int64)
-        inside = raw[:, 0] < len(self.docnum_of)
-        docs = self.docnum_of[raw[inside, 0]]
-        keep = docs >= 0
-        ids, tfs = docs[keep], raw[inside, 1][keep].astype(np.float32)
+        ids, keep = self._docnums(np.asarray(docids, dtype=np.int64))
+        tfs = np.asarray(wdfs, dtype=np.float32)[keep]
         order = np.argsort(ids, kind="stable")
         return ids[order].astype(np.int32), tfs[order]
+
+    def _docnums(self, docids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(document numbers, mask of the docids that have one) of combined docids."""
+        inside = docids < len(self.docnum_of)
+        docs = np.full(len(docids), -1, dtype=np.int64)
+        docs[inside] = self.docnum_of[docids[inside]]
+        keep = docs >= 0
+        return docs[keep], keep
+
+    # -- phrases, matched where the positions are --------------------------------
+
+    def phrase_match(self, keys: tuple[tuple[str, str], ...], docs: Any) -> np.ndarray:
+        """Sorted document numbers among `docs` holding the (view, term) keys at consecutive
+        positions, matched by the shard servers: no position crosses the network."""
+        docs = np.asarray(docs, dtype=np.int32)
+        if len(keys) < 2 or not len(docs):
+            return docs
+        phrase = xapian.Query(xapian.Query.OP_PHRASE, [term(v, t) for v, t in keys], len(keys))
+        ids = self.article_ids()
+        if len(docs) <= PHRASE_FILTER_MAX and all(
+                0 < len(term("id", ids[d]).encode("utf-8")) <= MAX_TERM_BYTES
+                and ids[d] for d in docs.tolist()):
+            among = xapian.Query(xapian.Query.OP_OR, [term("id", ids[d]) for d in docs.tolist()])
+            found = self._match(xapian.Query(xapian.Query.OP_FILTER, phrase, among))
+            return np.intersect1d(found, docs, assume_unique=True).astype(np.int32)
+        key = ("\x00phrase", keys)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                hit = (self._match(phrase), EMPTY_TF)
+                try:
+                    self._cache[key] = hit
+                except ValueError:
+                    pass
+        return np.intersect1d(hit[0], docs, assume_unique=True).astype(np.int32)
+
+    def _match(self, query: xapian.Query) -> np.ndarray:
+        """Sorted document numbers of every document matching `query` (no weights)."""
+        def run(db: xapian.Database) -> list[int]:
+            enquire = xapian.Enquire(db)
+            enquire.set_query(query)
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            enquire.set_docid_order(xapian.Enquire.DONT_CARE)
+            count = max(db.get_doccount(), 1)
+            return [item.docid for item in enquire.get_mset(0, count, count)]
+
+        docids = self._retry(run)
+        docs, _ = self._docnums(np.asarray(docids, dtype=np.int64))
+        return np.sort(docs).astype(np.int32)
+
+    def article_ids(self) -> list[str]:
+        """Each document's article id (from its index state column), read once."""
+        with self._lock:
+            if self._ids is None:
+                ids = []
+                for cols in self._columns:
+                    try:
+                        ids.append(decode_state(cols.get("index_state") or b"")[0])
+                    except StateError:
+                        ids.append("")
+                self._ids = ids
+            return self._ids
 
     def df(self, view: str, word: str) -> int:
         return len(self.postings(view, word)[0])
@@ -355,9 +432,53 @@ class XapianView:
         return [c.get(field, empty) for c in self._columns]
 
     def stored(self, docnum: int) -> dict:
+        with self._lock:
+            hit = self._stored.get(docnum)
+        if hit is not None:
+            return dict(hit)
         docid = int(self.docid_of[docnum])
-        data = self._retry(lambda db: db.get_document(docid).get_data())
-        return pickle.loads(data)
+        fields = pickle.loads(self._retry(lambda db: db.get_document(docid).get_data()))
+        with self._lock:
+            self._stored[docnum] = fields
+        return dict(fields)
+
+    def prefetch(self, docnums: Any) -> None:
+        """Fetch the stored fields of `docnums` together (a page of hits): Xapian pipelines
+        the requests of an MSet's documents, so a page costs about one round trip."""
+        with self._lock:
+            wanted = [int(d) for d in docnums if int(d) not in self._stored]
+        if len(wanted) < 2:
+            return
+        ids = self.article_ids()
+        query = xapian.Query(xapian.Query.OP_OR, [term("id", ids[d]) for d in wanted])
+
+        def fetch(db: xapian.Database) -> list[tuple[int, bytes]]:
+            enquire = xapian.Enquire(db)
+            enquire.set_query(query)
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            mset = enquire.get_mset(0, len(wanted) * 2)
+            mset.fetch()
+            return [(item.docid, item.document.get_data()) for item in mset]
+
+        fetched = self._retry(fetch)
+        with self._lock:
+            for docid, data in fetched:
+                if docid < len(self.docnum_of) and self.docnum_of[docid] >= 0:
+                    self._stored[int(self.docnum_of[docid])] = pickle.loads(data)
+
+
+def _read_postlist(db: xapian.Database, name: str) -> tuple[list[int], list[int]]:
+    """(docids, wdfs) of a posting list, through the bare iterator: the binding's
+    `postlist()` items also read each document's length, a round trip each on a
+    remote shard."""
+    docids: list[int] = []
+    wdfs: list[int] = []
+    it, end = db._postlist_begin(name), db._postlist_end(name)  # noqa: SLF001 - see above
+    while it != end:
+        docids.append(it.get_docid())
+        wdfs.append(it.get_wdf())
+        next(it)
+    return docids, wdfs
 
 
 def field_names() -> tuple[str, ...]:
