@@ -132,6 +132,7 @@ def main() -> None:
     parser.add_argument("--batch-files", type=int, default=5,
                         help="input files per indexing run of a Xapian layout (0: one run)")
     parser.add_argument("--build-only", action="store_true", help="index, measure nothing")
+    parser.add_argument("--no-relevance", action="store_true", help="latency only")
     parser.add_argument("--whoosh-index", type=Path, default=None,
                         help="an existing Whoosh index of the corpus for the whoosh layout")
     parser.add_argument("--source", type=Path, default=None,
@@ -147,7 +148,7 @@ def main() -> None:
     if args.source:
         print(f"engine from {args.source}", flush=True)
     relevance = None
-    if args.corpus in RELEVANCE_SET and not args.build_only:
+    if args.corpus in RELEVANCE_SET and not (args.build_only or args.no_relevance):
         records = list(devsets.corpus_records(args.corpus))
         texts = {d["id"]: d for d in records}
         relevance = (devsets.load_set(RELEVANCE_SET[args.corpus], texts),

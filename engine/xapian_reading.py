@@ -31,6 +31,7 @@ shards hold then.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 import threading
@@ -84,6 +85,8 @@ def describe(err: BaseException) -> str:
 
 #: Per index folder, the databases kept open to look for new commits cheaply.
 _PROBES: dict[str, list[xapian.Database]] = {}
+#: The generation each of those databases held when last read.
+_HELD: dict[str, list[int]] = {}
 _PROBE_LOCK = threading.Lock()
 
 
@@ -96,15 +99,19 @@ def _probe_generation(index_dir: str | Path) -> int | None:
             if dbs is None:
                 dbs = [open_shard_readers(store, i)[0] for i in range(len(store.shards))]
                 _PROBES[key] = dbs
+                _HELD[key] = [metadata_int(db, GENERATION_KEY, -1) for db in dbs]
             else:
-                for db in dbs:
-                    db.reopen()
-            return max(metadata_int(db, GENERATION_KEY, -1) for db in dbs)
+                held = _HELD[key]
+                for i, db in enumerate(dbs):
+                    if db.reopen():  # a round trip; the generation is read only when it moved
+                        held[i] = metadata_int(db, GENERATION_KEY, -1)
+            return max(_HELD[key])
         except (xapian.Error, StoreError):
             _PROBES.pop(key, None)
             dbs = [open_shard_readers(store, i)[0] for i in range(len(store.shards))]
             _PROBES[key] = dbs
-            return max(metadata_int(db, GENERATION_KEY, -1) for db in dbs)
+            _HELD[key] = [metadata_int(db, GENERATION_KEY, -1) for db in dbs]
+            return max(_HELD[key])
 
 
 def newest_stamp(index_dir: str | Path) -> tuple[int, int] | None:
@@ -325,9 +332,21 @@ class XapianView:
         if len(docs) <= PHRASE_FILTER_MAX and all(
                 0 < len(term("id", ids[d]).encode("utf-8")) <= MAX_TERM_BYTES
                 and ids[d] for d in docs.tolist()):
-            among = xapian.Query(xapian.Query.OP_OR, [term("id", ids[d]) for d in docs.tolist()])
-            found = self._match(xapian.Query(xapian.Query.OP_FILTER, phrase, among))
-            return np.intersect1d(found, docs, assume_unique=True).astype(np.int32)
+            key = ("\x00among", keys, hashlib.blake2b(docs.tobytes(), digest_size=16).digest())
+            with self._lock:
+                hit = self._cache.get(key)
+            if hit is None:
+                among = xapian.Query(xapian.Query.OP_OR,
+                                     [term("id", ids[d]) for d in docs.tolist()])
+                found = self._match(xapian.Query(xapian.Query.OP_FILTER, phrase, among))
+                hit = (np.intersect1d(found, docs, assume_unique=True).astype(np.int32),
+                       EMPTY_TF)
+                with self._lock:
+                    try:
+                        self._cache[key] = hit
+                    except ValueError:
+                        pass
+            return hit[0]
         key = ("\x00phrase", keys)
         with self._lock:
             hit = self._cache.get(key)
