@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -299,13 +300,19 @@ def _build_tree(seg: Segment) -> tuple[list[tuple[str, ...]], np.ndarray, np.nda
     docs: list[int] = []
     vals: list[int] = []
     columns = {name: seg.column(f"facet_{name}") for name in LEVELS}
+    records: dict[int, Any] = {}
+    reader = getattr(seg, "stored_field", None)
+    if reader is not None:  # a remote store reads the records together
+        records = reader([d for d in range(seg.doc_count_all) if columns["province"][d]
+                          and (columns["district"][d] or columns["commune"][d])], "record")
     for docnum in range(seg.doc_count_all):
         if not columns["province"][docnum]:
             continue
         paths: set[tuple[str, ...]] = set()
         if columns["district"][docnum] or columns["commune"][docnum]:
             try:
-                record = json.loads(seg.stored(docnum).get("record") or "{}")
+                raw = records[docnum] if docnum in records else seg.stored(docnum).get("record")
+                record = json.loads(raw or "{}")
             except (ValueError, TypeError, KeyError):
                 record = {}
             for loc in record.get("localities") or []:

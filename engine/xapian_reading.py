@@ -32,10 +32,12 @@ shards hold then.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import pickle
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,12 +49,14 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from indexer.backend import IndexUnavailable
 from indexer.schema import StateError, decode_state
 from indexer.xapian_store import (
+    CONNECT_TIMEOUT_MS,
     GENERATION_KEY,
     Store,
     StoreError,
     load_store,
     metadata_int,
     open_shard_readers,
+    split_address,
 )
 from indexer.xapian_writing import (
     COLUMNS_SLOT,
@@ -72,6 +76,8 @@ CACHE_BYTES = 192 * 1024 * 1024
 PHRASE_FILTER_MAX = 1000
 #: Stored fields kept per generation (documents of recent result pages).
 STORED_CACHE = 512
+#: Connections per shard reading the columns of a new generation at once.
+COLUMN_READERS = 4
 
 
 class ShardUnavailable(IndexUnavailable):
@@ -193,6 +199,10 @@ class Segment:
         """No derived arrays: columns come from the document values."""
         return None
 
+    def stored_field(self, docnums: list[int], field: str) -> dict[int, Any]:
+        """One stored field of many documents (read over parallel connections)."""
+        return self._view.stored_field(docnums, field)
+
 
 class XapianView:
     """One generation of a Xapian store as the engine's `Generation`."""
@@ -212,10 +222,10 @@ class XapianView:
         # of the combined database is (shard's id - 1) x shards + shard + 1
         docids, seqs = [], []
         columns: list[dict] = []
-        for item in self._retry(lambda db: list(db.valuestream(COLUMNS_SLOT))):
-            cols = read_columns(item.value)
+        for docid, value in self._column_values():
+            cols = read_columns(value)
             columns.append(cols)
-            docids.append(item.docid)
+            docids.append(docid)
             seqs.append(cols["seq"])
         order = np.argsort(np.asarray(seqs, dtype=np.int64), kind="stable")
         self._columns = [columns[i] for i in order.tolist()]
@@ -234,6 +244,51 @@ class XapianView:
         self._stored: LRUCache = LRUCache(STORED_CACHE)
         self._ids: list[str] | None = None
         self.memo: dict = {}
+
+    def _column_values(self) -> list[tuple[int, bytes]]:
+        """(combined docid, columns value) of every document.
+
+        A remote shard answers a value stream one document at a time, so each
+        shard's docid range is read in COLUMN_READERS slices at once, each over a
+        connection of its own to the copy this view opened; if any of that fails,
+        one stream over all shards (with fail-over) reads them instead.
+        """
+        count = len(self.dbs)
+        try:
+            jobs = []
+            for index, (db, where) in enumerate(zip(self.dbs, self.where, strict=True)):
+                last = db.get_lastdocid()
+                step = max(1, -(-last // COLUMN_READERS))
+                jobs += [(index, where, start, min(start + step, last + 1))
+                         for start in range(1, last + 1, step)]
+
+            def read(job: tuple[int, str, int, int]) -> list[tuple[int, bytes]]:
+                index, where, start, stop = job
+                db = _open_copy(where)
+                try:
+                    out = []
+                    it = db.valuestream(COLUMNS_SLOT)
+                    try:
+                        first = it.skip_to(start)  # the item it moved to; next() moves on
+                    except StopIteration:  # no document from `start` on
+                        return out
+                    for item in itertools.chain([first], it):
+                        if item.docid >= stop:
+                            break
+                        out.append(((item.docid - 1) * count + index + 1, item.value))
+                    return out
+                finally:
+                    db.close()
+
+            if len(jobs) > 1:
+                with ThreadPoolExecutor(max_workers=min(len(jobs), 16)) as pool:
+                    parts = list(pool.map(read, jobs))
+                return [pair for part in parts for pair in part]
+        except (xapian.Error, StoreError, ValueError) as err:
+            LOG.warning("reading the columns in parallel failed (%s): one stream instead",
+                        describe(err))
+        return self._retry(lambda db: [(item.docid, item.value)
+                                       for item in db.valuestream(COLUMNS_SLOT)])
 
     # -- fail-over -------------------------------------------------------------
 
@@ -461,6 +516,41 @@ class XapianView:
             self._stored[docnum] = fields
         return dict(fields)
 
+    def stored_field(self, docnums: list[int], field: str) -> dict[int, Any]:
+        """docnum → one stored field, for many documents at once (the locality tree reads
+        the record of every article naming a district): slices read over connections of
+        their own to the copies this view opened, else one document at a time."""
+        count = len(self.dbs)
+        slices = [docnums[i::COLUMN_READERS * count] for i in range(COLUMN_READERS * count)]
+
+        def read(part: list[int]) -> dict[int, Any]:
+            opened: dict[int, xapian.Database] = {}
+            out = {}
+            try:
+                for docnum in part:
+                    docid = int(self.docid_of[docnum])
+                    shard = (docid - 1) % count
+                    if shard not in opened:
+                        opened[shard] = _open_copy(self.where[shard])
+                    data = opened[shard].get_document((docid - 1) // count + 1).get_data()
+                    out[docnum] = pickle.loads(data).get(field)
+                return out
+            finally:
+                for db in opened.values():
+                    db.close()
+
+        try:
+            if len(docnums) > 1:
+                found: dict[int, Any] = {}
+                with ThreadPoolExecutor(max_workers=len(slices)) as pool:
+                    for part in pool.map(read, [p for p in slices if p]):
+                        found.update(part)
+                return found
+        except (xapian.Error, StoreError, ValueError) as err:
+            LOG.warning("reading stored fields in parallel failed (%s): one at a time",
+                        describe(err))
+        return {docnum: self.stored(docnum).get(field) for docnum in docnums}
+
     def prefetch(self, docnums: Any) -> None:
         """Fetch the stored fields of `docnums` together (a page of hits): Xapian pipelines
         the requests of an MSet's documents, so a page costs about one round trip."""
@@ -484,6 +574,14 @@ class XapianView:
             for docid, data in fetched:
                 if docid < len(self.docnum_of) and self.docnum_of[docid] >= 0:
                     self._stored[int(self.docnum_of[docid])] = pickle.loads(data)
+
+
+def _open_copy(where: str) -> xapian.Database:
+    """Another connection to the copy of a shard a view reads: a folder or host:port."""
+    if ":" in where and not Path(where).exists():
+        host, port = split_address(where)
+        return xapian.remote_open(host, port, 10_000, CONNECT_TIMEOUT_MS)
+    return xapian.Database(where)
 
 
 def _read_postlist(db: xapian.Database, name: str) -> tuple[list[int], list[int]]:
