@@ -14,14 +14,14 @@ shards; the engine sees one generation.
 
 Round trips: over the network (`xapian-tcpsrv`) every call the engine
 makes may cost a round trip to each shard, so the view asks for whole
-things. A posting list is read with the bare iterator (the binding's
-`postlist()` items ask each document's length, one round trip per posting);
-a phrase is matched by Xapian's matcher on the shard servers
-(`phrase_match`: one query per phrase, not one position list per document);
-the stored fields of a page of hits are fetched together (`prefetch`,
-pipelined by `MSet.fetch`). Postings, whole-index phrase matches and stored
-fields are cached per generation. Ranking stays the engine's own: Xapian
-only says which documents hold a term (with its frequency) or a phrase.
+things. A posting list is read as one match on the shard servers
+(`_read_postlist`: an MSet whose weights are the term frequencies); a
+phrase is matched by Xapian's matcher there too (`phrase_match`: one query
+per phrase, not one position list per document); the stored fields of a
+page of hits are fetched together (`prefetch`, pipelined by `MSet.fetch`).
+Postings, phrase matches and stored fields are cached per generation.
+Ranking stays the engine's own: Xapian only says which documents hold a
+term (with its frequency) or a phrase.
 
 A shard that stops answering during a query is re-opened on one of its
 replicas (logged) if that replica holds the same generation; otherwise the
@@ -585,15 +585,24 @@ def _open_copy(where: str) -> xapian.Database:
 
 
 def _read_postlist(db: xapian.Database, name: str) -> tuple[list[int], list[int]]:
-    """(docids, wdfs) of a posting list, through the bare iterator: the binding's
-    `postlist()` items also read each document's length, a round trip each on a
-    remote shard."""
+    """(docids, wdfs) of a posting list, as one match on the shard servers.
+
+    Weighted by TfIdfWeight("nnn") a document's weight is the term's frequency in
+    it, so the MSet holds the posting list: one message per shard, where a posting
+    iterator gets one message per posting (and the binding's `postlist()` items
+    a round trip per posting for the document's length)."""
+    count = max(db.get_doccount(), 1)
+    enquire = xapian.Enquire(db)
+    enquire.set_query(xapian.Query(name))
+    enquire.set_weighting_scheme(xapian.TfIdfWeight("nnn"))
+    enquire.set_docid_order(xapian.Enquire.DONT_CARE)
+    mset = enquire.get_mset(0, count, count)
     docids: list[int] = []
     wdfs: list[int] = []
-    it, end = db._postlist_begin(name), db._postlist_end(name)  # noqa: SLF001 - see above
+    it, end = mset._begin(), mset._end()  # noqa: SLF001 - bare iterator, no item objects
     while it != end:
         docids.append(it.get_docid())
-        wdfs.append(it.get_wdf())
+        wdfs.append(round(it.get_weight()))
         next(it)
     return docids, wdfs
 
