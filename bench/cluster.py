@@ -10,9 +10,17 @@ server processes on loopback (`vnsearch cluster`'s code, no replicas).
 
     python bench/cluster.py --corpus crawl2026          # 1,391 articles
     python bench/cluster.py --corpus questions --work /tmp/vnq-cluster   # 11,391 + relevance
+    python bench/cluster.py --corpus vietnews --layouts cluster-2 --build-only   # 43,238
+    python bench/cluster.py --corpus vietnews --layouts whoosh,cluster-1,cluster-2 \
+        --whoosh-index /tmp/vn43k --limit 300       # latency, known-title relevance
 
-Everything is written under --work (kept, so a second run re-uses the
-indexes: delete it to measure indexing again).
+Everything is written under --work and kept: a second run re-uses the
+indexes (a cluster's shards are served again on new ports) and reports the
+indexing rate measured when they were built; delete a layout's folder to
+measure indexing again. Xapian layouts index a large corpus in runs of
+--batch-files input files (a shard keeps a run's changes in memory until
+its commit). `--source OLD_CHECKOUT` measures another checkout's engine
+over the same indexes (a before/after in one sitting).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+if "--source" in sys.argv[:-1]:  # another checkout's engine and indexer, this script
+    sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--source") + 1]).resolve()))
 
 from bench import devsets  # noqa: E402
 from bench.query import percentile, query_mix  # noqa: E402
@@ -37,6 +47,11 @@ from vnsearch.cli import index_command  # noqa: E402
 
 CRAWL = Path("/work/shared/data/crawl-news-2026-sample/crawl_news_2026.jsonl.xz")
 LAYOUTS = ("whoosh", "xapian", "cluster-1", "cluster-2")
+#: The relevance set run over each corpus that has one.
+RELEVANCE_SET = {"questions": "questions", "vietnews": "known-title",
+                 "vietnews-nolead": "known-lead"}
+#: Where a layout's measured indexing rate is kept, in its index folder.
+RATE_FILE = ".bench-rate"
 
 
 def folder_bytes(folder: Path, skip: tuple[str, ...] = ()) -> tuple[int, int]:
@@ -64,6 +79,34 @@ def corpus_folder(name: str, work: Path) -> tuple[Path, int]:
     return folder, count
 
 
+def shard_docs(index_dir: Path) -> int:
+    """Documents the shards of a cluster folder hold (0 when there are none yet)."""
+    import xapian
+
+    total = 0
+    for path in sorted((index_dir / "shards").glob("shard*")):
+        if (path / "iamglass").exists():
+            db = xapian.Database(str(path))
+            total += db.get_doccount()
+            db.close()
+    return total
+
+
+def index_in_runs(corpus: Path, index_dir: Path, workers: int, backend: str,
+                  batch: int) -> None:
+    """`vnsearch index` over the corpus, `batch` input files per run (0: one run)."""
+    files = sorted(str(p) for p in corpus.glob("*.jsonl")) if corpus.is_dir() else []
+    runs = [files[i:i + batch] for i in range(0, len(files), batch)] \
+        if batch and len(files) > batch else [[str(corpus)]]
+    for number, paths in enumerate(runs, 1):
+        started = time.perf_counter()
+        status = index_command(paths, str(index_dir), False, workers, backend)
+        if status:
+            sys.exit(f"indexing into {index_dir} failed (run {number} of {len(runs)})")
+        print(f"  run {number}/{len(runs)}: {len(paths)} files in "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+
+
 def measure_queries(engine: SearchEngine, mix: list[tuple[str, dict]]) -> dict[str, float]:
     out: dict[str, float] = {}
     for label in ("cold", "warm"):
@@ -79,12 +122,21 @@ def measure_queries(engine: SearchEngine, mix: list[tuple[str, dict]]) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", choices=("crawl2026", "questions"), default="crawl2026")
+    parser.add_argument("--corpus", choices=("crawl2026", "questions", "vietnews",
+                                              "vietnews-nolead"), default="crawl2026")
     parser.add_argument("--work", type=Path, default=Path("/tmp/vnsearch-bench-cluster"))
     parser.add_argument("--layouts", default=",".join(LAYOUTS))
     parser.add_argument("--workers", type=int, default=2, help="indexer processes")
     parser.add_argument("--queries", type=int, default=200, help="queries of the mix per pass")
     parser.add_argument("--limit", type=int, default=None, help="relevance queries per form")
+    parser.add_argument("--batch-files", type=int, default=5,
+                        help="input files per indexing run of a Xapian layout (0: one run)")
+    parser.add_argument("--build-only", action="store_true", help="index, measure nothing")
+    parser.add_argument("--no-relevance", action="store_true", help="latency only")
+    parser.add_argument("--whoosh-index", type=Path, default=None,
+                        help="an existing Whoosh index of the corpus for the whoosh layout")
+    parser.add_argument("--source", type=Path, default=None,
+                        help="checkout whose engine is measured (default: this one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     work = args.work / args.corpus
@@ -93,39 +145,49 @@ def main() -> None:
     layouts = [name.strip() for name in args.layouts.split(",") if name.strip()]
     print(f"corpus {args.corpus}: {count:,} articles; layouts {', '.join(layouts)}; "
           f"{os.cpu_count()} cores", flush=True)
+    if args.source:
+        print(f"engine from {args.source}", flush=True)
     relevance = None
-    if args.corpus == "questions":
-        records = list(devsets.corpus_records("questions"))
+    if args.corpus in RELEVANCE_SET and not (args.build_only or args.no_relevance):
+        records = list(devsets.corpus_records(args.corpus))
         texts = {d["id"]: d for d in records}
-        relevance = (devsets.load_set("questions", texts), baselines(records, set(texts)))
-        del records
+        relevance = (devsets.load_set(RELEVANCE_SET[args.corpus], texts),
+                     baselines(records, set(texts)))
+        del records, texts
     rows = []
     for layout in layouts:
         index_dir = work / layout
+        if layout == "whoosh" and args.whoosh_index:
+            index_dir = args.whoosh_index
         running = None
         try:
             if layout.startswith("cluster-"):
                 shards = int(layout.split("-")[1])
-                fresh = not (index_dir / "xapian.json").exists()
-                if not fresh:
-                    shutil.rmtree(index_dir)  # the servers' ports change: index again
-                index_dir.mkdir(parents=True)
+                if (index_dir / "xapian.json").exists() and shard_docs(index_dir) < count * 0.99:
+                    shutil.rmtree(index_dir)  # a build that did not finish: start again
+                index_dir.mkdir(parents=True, exist_ok=True)
+                # the shards are served again on new ports; xapian.json names them
                 running = Cluster(index_dir, shards, 0, "127.0.0.1",
                                   free_ports(Cluster.ports_needed(shards, 0)))
                 running.start()
-            built = (index_dir / "xapian.json").exists() and running is None \
-                or any(index_dir.glob("_MAIN_*.toc"))
-            rate = float("nan")
+                built = shard_docs(index_dir) >= count * 0.99
+            else:
+                built = (index_dir / "xapian.json").exists() \
+                    or any(index_dir.glob("_MAIN_*.toc"))
+            rate_file = index_dir / RATE_FILE
+            rate = float(rate_file.read_text()) if rate_file.exists() else float("nan")
             if not built:
                 started = time.perf_counter()
                 backend = "whoosh" if layout == "whoosh" else "xapian"
-                status = index_command([str(corpus)], str(index_dir), False, args.workers,
-                                       backend)
-                if status:
-                    sys.exit(f"indexing for {layout} failed")
+                index_in_runs(corpus, index_dir, args.workers, backend,
+                              0 if backend == "whoosh" else args.batch_files)
                 rate = count / (time.perf_counter() - started)
+                rate_file.write_text(f"{rate:.3f}")
+            if args.build_only:
+                print(f"{layout}: {rate:.1f} articles/s", flush=True)
+                continue
             size, changesets = folder_bytes(index_dir / "shards" if running else index_dir,
-                                            skip=("replicas",))
+                                            skip=("replicas", "derived"))
             engine = SearchEngine(index_dir)
             started = time.perf_counter()
             engine.search("khởi động")
@@ -154,7 +216,8 @@ def main() -> None:
         finally:
             if running is not None:
                 running.stop()
-    print(f"\n{len(mix)} queries per pass, all facets computed by every query")
+    if rows:
+        print(f"\n{len(mix)} queries per pass, all facets computed by every query")
 
 
 if __name__ == "__main__":

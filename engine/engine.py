@@ -195,6 +195,9 @@ class SearchEngine:
             seen: dict = {"wanted": wanted}
             if not snippets:  # metadata only: no words are read (documents.read_texts)
                 patterns, seen["texts"] = [], False
+            prefetch = getattr(snap.view, "prefetch", None)
+            if prefetch is not None:  # a remote store sends the page's documents together
+                prefetch(page_docs)
             hits = [self._hit(snap, int(d), float(scores[d]), patterns, seen) for d in page_docs]
             if not parsed.is_empty:  # a long query's partial matches say what they lack
                 lacking = snap.scorer.missing(parsed, [int(d) for d in page_docs])

@@ -26,6 +26,7 @@ indexer stores those as keys of the hidden `locality_any` facet
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -300,4 +301,11 @@ def _build_tree(seg: Segment) -> tuple[list[tuple[str, ...]], np.ndarray, np.nda
     if mapped is not None:
         return mapped
     columns = [seg.column(f"facet_{name}") for name in LEVELS]
-    return derived.tree_pairs(*columns, record=lambda d: seg.stored(d).get("record"))
+    provinces, districts, communes = columns
+    records: dict[int, Any] = {}
+    reader = getattr(seg, "stored_field", None)
+    if reader is not None:  # a remote store reads the records together
+        records = reader([d for d in range(seg.doc_count_all)
+                          if provinces[d] and (districts[d] or communes[d])], "record")
+    return derived.tree_pairs(*columns, record=lambda d: records[d] if d in records
+                              else seg.stored(d).get("record"))

@@ -349,6 +349,7 @@ class Scorer:
                 whole[ids] = True
             out[candidates] = whole[candidates]
             candidates = candidates[~whole[candidates]]
+        matcher = getattr(self.view, "phrase_match", None)
         for title_or_body in ("title", "body"):
             keys = tuple((f"{title_or_body}_s", f) if t is None else (f"{title_or_body}_a", t)
                          for f, t in zip(folded, typed, strict=True))
@@ -359,6 +360,9 @@ class Scorer:
                 if not len(docs):
                     break
             if not len(docs):
+                continue
+            if matcher is not None:  # the backend matches phrases where positions live
+                out[matcher(keys, docs)] = True
                 continue
             if len(docs) > DECODE_ALL_ABOVE:
                 out[self.phrase_by_keys(keys, docs)] = True

@@ -12,12 +12,16 @@ The shards are opened as one database (`Database.add_database`), so
 Xapian itself merges posting lists, term statistics and lexicons across
 shards; the engine sees one generation.
 
-What Xapian serves slowly through this seam: over the network
-(`xapian-tcpsrv`) a posting list arrives item by item (~0.1 ms per posting
-on loopback) and positions are one round trip per document; postings are
-therefore cached per generation. Xapian's own matcher (which runs on the
-shard servers) would avoid that transfer, but it would not be the same
-ranking code.
+Round trips: over the network (`xapian-tcpsrv`) every call the engine
+makes may cost a round trip to each shard, so the view asks for whole
+things. A posting list is read as one match on the shard servers
+(`_read_postlist`: an MSet whose weights are the term frequencies); a
+phrase is matched by Xapian's matcher there too (`phrase_match`: one query
+per phrase, not one position list per document); the stored fields of a
+page of hits are fetched together (`prefetch`, pipelined by `MSet.fetch`).
+Postings, phrase matches and stored fields are cached per generation.
+Ranking stays the engine's own: Xapian only says which documents hold a
+term (with its frequency) or a phrase.
 
 A shard that stops answering during a query is re-opened on one of its
 replicas (logged) if that replica holds the same generation; otherwise the
@@ -27,10 +31,13 @@ shards hold then.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import logging
 import pickle
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,21 +47,37 @@ from cachetools import LRUCache
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from indexer.backend import IndexUnavailable
+from indexer.schema import StateError, decode_state
 from indexer.xapian_store import (
+    CONNECT_TIMEOUT_MS,
     GENERATION_KEY,
     Store,
     StoreError,
     load_store,
     metadata_int,
     open_shard_readers,
+    split_address,
 )
-from indexer.xapian_writing import COLUMNS_SLOT, TEXT_VIEWS, read_columns, term
+from indexer.xapian_writing import (
+    COLUMNS_SLOT,
+    MAX_TERM_BYTES,
+    TEXT_VIEWS,
+    read_columns,
+    term,
+)
 
 LOG = logging.getLogger("vnsearch.xapian")
 T = TypeVar("T")
 EMPTY_IDS = np.zeros(0, dtype=np.int32)
 EMPTY_TF = np.zeros(0, dtype=np.float32)
 CACHE_BYTES = 192 * 1024 * 1024
+#: A phrase checked among at most this many documents is matched among those only
+#: (their id terms filter the query); over more, in the whole index, once per generation.
+PHRASE_FILTER_MAX = 1000
+#: Stored fields kept per generation (documents of recent result pages).
+STORED_CACHE = 512
+#: Connections per shard reading the columns of a new generation at once.
+COLUMN_READERS = 4
 
 
 class ShardUnavailable(IndexUnavailable):
@@ -68,6 +91,8 @@ def describe(err: BaseException) -> str:
 
 #: Per index folder, the databases kept open to look for new commits cheaply.
 _PROBES: dict[str, list[xapian.Database]] = {}
+#: The generation each of those databases held when last read.
+_HELD: dict[str, list[int]] = {}
 _PROBE_LOCK = threading.Lock()
 
 
@@ -80,15 +105,19 @@ def _probe_generation(index_dir: str | Path) -> int | None:
             if dbs is None:
                 dbs = [open_shard_readers(store, i)[0] for i in range(len(store.shards))]
                 _PROBES[key] = dbs
+                _HELD[key] = [metadata_int(db, GENERATION_KEY, -1) for db in dbs]
             else:
-                for db in dbs:
-                    db.reopen()
-            return max(metadata_int(db, GENERATION_KEY, -1) for db in dbs)
+                held = _HELD[key]
+                for i, db in enumerate(dbs):
+                    if db.reopen():  # a round trip; the generation is read only when it moved
+                        held[i] = metadata_int(db, GENERATION_KEY, -1)
+            return max(_HELD[key])
         except (xapian.Error, StoreError):
             _PROBES.pop(key, None)
             dbs = [open_shard_readers(store, i)[0] for i in range(len(store.shards))]
             _PROBES[key] = dbs
-            return max(metadata_int(db, GENERATION_KEY, -1) for db in dbs)
+            _HELD[key] = [metadata_int(db, GENERATION_KEY, -1) for db in dbs]
+            return max(_HELD[key])
 
 
 def newest_stamp(index_dir: str | Path) -> tuple[int, int] | None:
@@ -170,6 +199,10 @@ class Segment:
         """No derived arrays: columns come from the document values."""
         return None
 
+    def stored_field(self, docnums: list[int], field: str) -> dict[int, Any]:
+        """One stored field of many documents (read over parallel connections)."""
+        return self._view.stored_field(docnums, field)
+
 
 class XapianView:
     """One generation of a Xapian store as the engine's `Generation`."""
@@ -189,10 +222,10 @@ class XapianView:
         # of the combined database is (shard's id - 1) x shards + shard + 1
         docids, seqs = [], []
         columns: list[dict] = []
-        for item in self._retry(lambda db: list(db.valuestream(COLUMNS_SLOT))):
-            cols = read_columns(item.value)
+        for docid, value in self._column_values():
+            cols = read_columns(value)
             columns.append(cols)
-            docids.append(item.docid)
+            docids.append(docid)
             seqs.append(cols["seq"])
         order = np.argsort(np.asarray(seqs, dtype=np.int64), kind="stable")
         self._columns = [columns[i] for i in order.tolist()]
@@ -208,7 +241,54 @@ class XapianView:
         self._lengths: dict[str, np.ndarray] = {}
         self._cache: LRUCache = LRUCache(CACHE_BYTES, getsizeof=lambda v: v[0].nbytes
                                          + v[1].nbytes + 100)
+        self._stored: LRUCache = LRUCache(STORED_CACHE)
+        self._ids: list[str] | None = None
         self.memo: dict = {}
+
+    def _column_values(self) -> list[tuple[int, bytes]]:
+        """(combined docid, columns value) of every document.
+
+        A remote shard answers a value stream one document at a time, so each
+        shard's docid range is read in COLUMN_READERS slices at once, each over a
+        connection of its own to the copy this view opened; if any of that fails,
+        one stream over all shards (with fail-over) reads them instead.
+        """
+        count = len(self.dbs)
+        try:
+            jobs = []
+            for index, (db, where) in enumerate(zip(self.dbs, self.where, strict=True)):
+                last = db.get_lastdocid()
+                step = max(1, -(-last // COLUMN_READERS))
+                jobs += [(index, where, start, min(start + step, last + 1))
+                         for start in range(1, last + 1, step)]
+
+            def read(job: tuple[int, str, int, int]) -> list[tuple[int, bytes]]:
+                index, where, start, stop = job
+                db = _open_copy(where)
+                try:
+                    out = []
+                    it = db.valuestream(COLUMNS_SLOT)
+                    try:
+                        first = it.skip_to(start)  # the item it moved to; next() moves on
+                    except StopIteration:  # no document from `start` on
+                        return out
+                    for item in itertools.chain([first], it):
+                        if item.docid >= stop:
+                            break
+                        out.append(((item.docid - 1) * count + index + 1, item.value))
+                    return out
+                finally:
+                    db.close()
+
+            if len(jobs) > 1:
+                with ThreadPoolExecutor(max_workers=min(len(jobs), 16)) as pool:
+                    parts = list(pool.map(read, jobs))
+                return [pair for part in parts for pair in part]
+        except (xapian.Error, StoreError, ValueError) as err:
+            LOG.warning("reading the columns in parallel failed (%s): one stream instead",
+                        describe(err))
+        return self._retry(lambda db: [(item.docid, item.value)
+                                       for item in db.valuestream(COLUMNS_SLOT)])
 
     # -- fail-over -------------------------------------------------------------
 
@@ -278,16 +358,87 @@ class XapianView:
 
     def _read_postings(self, view: str, word: str) -> tuple[np.ndarray, np.ndarray]:
         name = term(view, word)
-        pairs = self._retry(lambda db: [(p.docid, p.wdf) for p in db.postlist(name)])
-        if not pairs:
+        docids, wdfs = self._retry(lambda db: _read_postlist(db, name))
+        if not docids:
             return EMPTY_IDS, EMPTY_TF
-        raw = np.asarray(pairs, dtype=np.int64)
-        inside = raw[:, 0] < len(self.docnum_of)
-        docs = self.docnum_of[raw[inside, 0]]
-        keep = docs >= 0
-        ids, tfs = docs[keep], raw[inside, 1][keep].astype(np.float32)
+        ids, keep = self._docnums(np.asarray(docids, dtype=np.int64))
+        tfs = np.asarray(wdfs, dtype=np.float32)[keep]
         order = np.argsort(ids, kind="stable")
         return ids[order].astype(np.int32), tfs[order]
+
+    def _docnums(self, docids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(document numbers, mask of the docids that have one) of combined docids."""
+        inside = docids < len(self.docnum_of)
+        docs = np.full(len(docids), -1, dtype=np.int64)
+        docs[inside] = self.docnum_of[docids[inside]]
+        keep = docs >= 0
+        return docs[keep], keep
+
+    # -- phrases, matched where the positions are --------------------------------
+
+    def phrase_match(self, keys: tuple[tuple[str, str], ...], docs: Any) -> np.ndarray:
+        """Sorted document numbers among `docs` holding the (view, term) keys at consecutive
+        positions, matched by the shard servers: no position crosses the network."""
+        docs = np.asarray(docs, dtype=np.int32)
+        if len(keys) < 2 or not len(docs):
+            return docs
+        phrase = xapian.Query(xapian.Query.OP_PHRASE, [term(v, t) for v, t in keys], len(keys))
+        ids = self.article_ids()
+        if len(docs) <= PHRASE_FILTER_MAX and all(
+                0 < len(term("id", ids[d]).encode("utf-8")) <= MAX_TERM_BYTES
+                and ids[d] for d in docs.tolist()):
+            key = ("\x00among", keys, hashlib.blake2b(docs.tobytes(), digest_size=16).digest())
+            with self._lock:
+                hit = self._cache.get(key)
+            if hit is None:
+                among = xapian.Query(xapian.Query.OP_OR,
+                                     [term("id", ids[d]) for d in docs.tolist()])
+                found = self._match(xapian.Query(xapian.Query.OP_FILTER, phrase, among))
+                hit = (np.intersect1d(found, docs, assume_unique=True).astype(np.int32),
+                       EMPTY_TF)
+                with self._lock:
+                    try:
+                        self._cache[key] = hit
+                    except ValueError:
+                        pass
+            return hit[0]
+        key = ("\x00phrase", keys)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is None:
+                hit = (self._match(phrase), EMPTY_TF)
+                try:
+                    self._cache[key] = hit
+                except ValueError:
+                    pass
+        return np.intersect1d(hit[0], docs, assume_unique=True).astype(np.int32)
+
+    def _match(self, query: xapian.Query) -> np.ndarray:
+        """Sorted document numbers of every document matching `query` (no weights)."""
+        def run(db: xapian.Database) -> list[int]:
+            enquire = xapian.Enquire(db)
+            enquire.set_query(query)
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            enquire.set_docid_order(xapian.Enquire.DONT_CARE)
+            count = max(db.get_doccount(), 1)
+            return [item.docid for item in enquire.get_mset(0, count, count)]
+
+        docids = self._retry(run)
+        docs, _ = self._docnums(np.asarray(docids, dtype=np.int64))
+        return np.sort(docs).astype(np.int32)
+
+    def article_ids(self) -> list[str]:
+        """Each document's article id (from its index state column), read once."""
+        with self._lock:
+            if self._ids is None:
+                ids = []
+                for cols in self._columns:
+                    try:
+                        ids.append(decode_state(cols.get("index_state") or b"")[0])
+                    except StateError:
+                        ids.append("")
+                self._ids = ids
+            return self._ids
 
     def df(self, view: str, word: str) -> int:
         return len(self.postings(view, word)[0])
@@ -355,9 +506,105 @@ class XapianView:
         return [c.get(field, empty) for c in self._columns]
 
     def stored(self, docnum: int) -> dict:
+        with self._lock:
+            hit = self._stored.get(docnum)
+        if hit is not None:
+            return dict(hit)
         docid = int(self.docid_of[docnum])
-        data = self._retry(lambda db: db.get_document(docid).get_data())
-        return pickle.loads(data)
+        fields = pickle.loads(self._retry(lambda db: db.get_document(docid).get_data()))
+        with self._lock:
+            self._stored[docnum] = fields
+        return dict(fields)
+
+    def stored_field(self, docnums: list[int], field: str) -> dict[int, Any]:
+        """docnum → one stored field, for many documents at once (the locality tree reads
+        the record of every article naming a district): slices read over connections of
+        their own to the copies this view opened, else one document at a time."""
+        count = len(self.dbs)
+        slices = [docnums[i::COLUMN_READERS * count] for i in range(COLUMN_READERS * count)]
+
+        def read(part: list[int]) -> dict[int, Any]:
+            opened: dict[int, xapian.Database] = {}
+            out = {}
+            try:
+                for docnum in part:
+                    docid = int(self.docid_of[docnum])
+                    shard = (docid - 1) % count
+                    if shard not in opened:
+                        opened[shard] = _open_copy(self.where[shard])
+                    data = opened[shard].get_document((docid - 1) // count + 1).get_data()
+                    out[docnum] = pickle.loads(data).get(field)
+                return out
+            finally:
+                for db in opened.values():
+                    db.close()
+
+        try:
+            if len(docnums) > 1:
+                found: dict[int, Any] = {}
+                with ThreadPoolExecutor(max_workers=len(slices)) as pool:
+                    for part in pool.map(read, [p for p in slices if p]):
+                        found.update(part)
+                return found
+        except (xapian.Error, StoreError, ValueError) as err:
+            LOG.warning("reading stored fields in parallel failed (%s): one at a time",
+                        describe(err))
+        return {docnum: self.stored(docnum).get(field) for docnum in docnums}
+
+    def prefetch(self, docnums: Any) -> None:
+        """Fetch the stored fields of `docnums` together (a page of hits): Xapian pipelines
+        the requests of an MSet's documents, so a page costs about one round trip."""
+        with self._lock:
+            wanted = [int(d) for d in docnums if int(d) not in self._stored]
+        if len(wanted) < 2:
+            return
+        ids = self.article_ids()
+        query = xapian.Query(xapian.Query.OP_OR, [term("id", ids[d]) for d in wanted])
+
+        def fetch(db: xapian.Database) -> list[tuple[int, bytes]]:
+            enquire = xapian.Enquire(db)
+            enquire.set_query(query)
+            enquire.set_weighting_scheme(xapian.BoolWeight())
+            mset = enquire.get_mset(0, len(wanted) * 2)
+            mset.fetch()
+            return [(item.docid, item.document.get_data()) for item in mset]
+
+        fetched = self._retry(fetch)
+        with self._lock:
+            for docid, data in fetched:
+                if docid < len(self.docnum_of) and self.docnum_of[docid] >= 0:
+                    self._stored[int(self.docnum_of[docid])] = pickle.loads(data)
+
+
+def _open_copy(where: str) -> xapian.Database:
+    """Another connection to the copy of a shard a view reads: a folder or host:port."""
+    if ":" in where and not Path(where).exists():
+        host, port = split_address(where)
+        return xapian.remote_open(host, port, 10_000, CONNECT_TIMEOUT_MS)
+    return xapian.Database(where)
+
+
+def _read_postlist(db: xapian.Database, name: str) -> tuple[list[int], list[int]]:
+    """(docids, wdfs) of a posting list, as one match on the shard servers.
+
+    Weighted by TfIdfWeight("nnn") a document's weight is the term's frequency in
+    it, so the MSet holds the posting list: one message per shard, where a posting
+    iterator gets one message per posting (and the binding's `postlist()` items
+    a round trip per posting for the document's length)."""
+    count = max(db.get_doccount(), 1)
+    enquire = xapian.Enquire(db)
+    enquire.set_query(xapian.Query(name))
+    enquire.set_weighting_scheme(xapian.TfIdfWeight("nnn"))
+    enquire.set_docid_order(xapian.Enquire.DONT_CARE)
+    mset = enquire.get_mset(0, count, count)
+    docids: list[int] = []
+    wdfs: list[int] = []
+    it, end = mset._begin(), mset._end()  # noqa: SLF001 - bare iterator, no item objects
+    while it != end:
+        docids.append(it.get_docid())
+        wdfs.append(round(it.get_weight()))
+        next(it)
+    return docids, wdfs
 
 
 def field_names() -> tuple[str, ...]:

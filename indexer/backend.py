@@ -126,6 +126,16 @@ class Generation(Protocol):
         """Drop the link to the generation this one was opened from."""
 
 
+# A generation whose positions live far away (remote shards) may also offer
+#
+#     phrase_match(keys, docs) -> sorted docnums among `docs` holding the
+#         (view, term) keys at consecutive positions
+#     prefetch(docnums) -> None: fetch those documents' stored fields together
+#
+# which the engine then uses instead of reading positions document by document
+# and stored fields one at a time (`engine/xapian_reading.py`).
+
+
 @runtime_checkable
 class ReadingBackend(Protocol):
     """The reading face as a whole; `engine.whoosh_reading` is one (a module)."""
