@@ -11,41 +11,47 @@ from __future__ import annotations
 
 from itertools import chain
 from pickle import loads
+from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.system import _INT_SIZE
 
 
+def _blocks(matcher: Any, with_values: bool) -> list[tuple[np.ndarray, np.ndarray, list]]:
+    """(docnums int64, weights float32, raw values) of each block left in `matcher`."""
+    if not isinstance(matcher, W3LeafMatcher):  # inlined lists: one posting at a time
+        docs, weights, values = [], [], []
+        while matcher.is_active():
+            docs.append(matcher.id())
+            weights.append(matcher.weight())
+            if with_values:
+                values.append(matcher.value())
+            matcher.next()
+        return [(np.asarray(docs, dtype=np.int64), np.asarray(weights, dtype=np.float32),
+                 values)]
+    blocks = []
+    while matcher.is_active():
+        matcher._read_data()
+        raw_ids, raw_weights, values = matcher._data
+        ids = np.cumsum(np.asarray(raw_ids, dtype=np.int64))
+        if raw_weights is None:
+            block_weights = np.ones(len(ids), dtype=np.float32)
+        elif isinstance(raw_weights, float):
+            block_weights = np.full(len(ids), raw_weights, dtype=np.float32)
+        else:
+            block_weights = np.asarray(raw_weights, dtype=np.float32)
+        blocks.append((ids, block_weights, values))
+        matcher._next_block()
+    return blocks
+
+
 def decode_postings(matcher: object) -> tuple[np.ndarray, np.ndarray]:
     """(local docnums int64, weights float32) of every posting left in `matcher`."""
-    id_parts: list[np.ndarray] = []
-    tf_parts: list[np.ndarray] = []
-    if isinstance(matcher, W3LeafMatcher):
-        while matcher.is_active():
-            matcher._read_data()
-            raw_ids, raw_weights, _ = matcher._data
-            ids = np.cumsum(np.asarray(raw_ids, dtype=np.int64))
-            if raw_weights is None:
-                tfs = np.ones(len(ids), dtype=np.float32)
-            elif isinstance(raw_weights, float):
-                tfs = np.full(len(ids), raw_weights, dtype=np.float32)
-            else:
-                tfs = np.asarray(raw_weights, dtype=np.float32)
-            id_parts.append(ids)
-            tf_parts.append(tfs)
-            matcher._next_block()
-    else:  # inlined or other posting lists: the generic interface
-        ids_list, tf_list = [], []
-        while matcher.is_active():  # type: ignore[attr-defined]
-            ids_list.append(matcher.id())  # type: ignore[attr-defined]
-            tf_list.append(matcher.weight())  # type: ignore[attr-defined]
-            matcher.next()  # type: ignore[attr-defined]
-        id_parts.append(np.asarray(ids_list, dtype=np.int64))
-        tf_parts.append(np.asarray(tf_list, dtype=np.float32))
-    if not id_parts:
+    blocks = _blocks(matcher, with_values=False)
+    if not blocks:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    return np.concatenate(id_parts), np.concatenate(tf_parts)
+    return np.concatenate([b[0] for b in blocks]), np.concatenate([b[1] for b in blocks])
 
 
 def decode_with_positions(matcher: object) -> tuple[np.ndarray, np.ndarray, np.ndarray,
@@ -56,29 +62,7 @@ def decode_with_positions(matcher: object) -> tuple[np.ndarray, np.ndarray, np.n
     list of gaps; the gaps are unpickled in C and summed with numpy, a block
     at a time, instead of one Python loop per posting.
     """
-    if not isinstance(matcher, W3LeafMatcher):  # inlined lists: one posting at a time
-        docs, weights, values = [], [], []
-        while matcher.is_active():  # type: ignore[attr-defined]
-            docs.append(matcher.id())  # type: ignore[attr-defined]
-            weights.append(matcher.weight())  # type: ignore[attr-defined]
-            values.append(matcher.value())  # type: ignore[attr-defined]
-            matcher.next()  # type: ignore[attr-defined]
-        blocks = [(np.asarray(docs, dtype=np.int64), np.asarray(weights, dtype=np.float32),
-                   values)]
-    else:
-        blocks = []
-        while matcher.is_active():
-            matcher._read_data()
-            raw_ids, raw_weights, values = matcher._data
-            block_ids = np.cumsum(np.asarray(raw_ids, dtype=np.int64))
-            if raw_weights is None:
-                block_weights = np.ones(len(block_ids), dtype=np.float32)
-            elif isinstance(raw_weights, float):
-                block_weights = np.full(len(block_ids), raw_weights, dtype=np.float32)
-            else:
-                block_weights = np.asarray(raw_weights, dtype=np.float32)
-            blocks.append((block_ids, block_weights, values))
-            matcher._next_block()
+    blocks = _blocks(matcher, with_values=True)
     if not blocks:
         empty = np.zeros(0, dtype=np.int64)
         return empty, np.zeros(0, dtype=np.float32), empty, empty
