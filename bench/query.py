@@ -72,7 +72,8 @@ def query_mix(engine: SearchEngine) -> list[tuple[str, dict]]:
 
 def naive(engine: SearchEngine, mix: list[tuple[str, dict]], n: int) -> list[float]:
     """The same queries through Whoosh: folded syllables (AND) with groupedby facets."""
-    snap = engine._snapshot()
+    snap = engine._snapshots.current()
+    assert snap is not None, "no index generation opens"
     searcher = snap.view.searcher
     groups = {name: sorting.FieldFacet(name, allow_overlap=True) for name in FACETS}
     times = []
