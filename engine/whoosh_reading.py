@@ -284,8 +284,7 @@ class IndexView:
         """True when every segment's postings of `field` come from the derived arrays."""
         found = self._mapped_fields.get(field)
         if found is None:
-            found = all((arrays := leaf_arrays(leaf)) is not None
-                        and arrays.postings(field) is not None for leaf, _ in self.leaves)
+            found = all(_mapped_postings(leaf, field) is not None for leaf, _ in self.leaves)
             self._mapped_fields[field] = found
         return found
 
@@ -533,10 +532,15 @@ def _leaf_lengths(leaf: object, field: str) -> np.ndarray:
     return data[key]
 
 
+def _mapped_postings(leaf: object, field: str) -> derived.Postings | None:
+    """The segment's mapped postings of `field`, or None when they were not written."""
+    arrays = leaf_arrays(leaf)
+    return arrays.postings(field) if arrays is not None else None
+
+
 def _mapped_positions(leaf: object, field: str) -> derived.Postings | None:
     """The segment's mapped postings of `field` when they hold positions, else None."""
-    arrays = leaf_arrays(leaf)
-    mapped = arrays.postings(field) if arrays is not None else None
+    mapped = _mapped_postings(leaf, field)
     return mapped if mapped is not None and mapped.positional else None
 
 
@@ -551,8 +555,7 @@ def _leaf_lexicon(leaf: object, field: str) -> dict[str, int]:
     data = segment_data(leaf)
     key = ("lexicon", field)
     if key not in data:
-        arrays = leaf_arrays(leaf)
-        mapped = arrays.postings(field) if arrays is not None else None
+        mapped = _mapped_postings(leaf, field)
         if mapped is not None:  # quick to read again from the map: not kept a second time
             return mapped.lexicon()
         lex: dict[str, int] = {}
@@ -616,8 +619,7 @@ def _leaf_postings(leaf: object, field: str, term: str,
     """
     if fmt is None:
         return None
-    arrays = leaf_arrays(leaf)
-    mapped = arrays.postings(field) if arrays is not None else None
+    mapped = _mapped_postings(leaf, field)
     if mapped is not None:  # written at commit: slices of the shared map, nothing to keep
         return mapped.get(term) or (EMPTY_IDS, EMPTY_TF)
     data = segment_data(leaf)

@@ -140,7 +140,7 @@ class Postings:
         hi = int(np.searchsorted(self.prefixes, prefix, side="right"))
         if hi - lo > 1:
             lo = bisect.bisect_left(_Terms(self), raw, lo, hi)
-        if lo < len(self.prefixes) and lo < hi and self.term(lo) == raw:
+        if lo < hi and self.term(lo) == raw:
             return lo
         return None
 
