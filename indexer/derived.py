@@ -162,6 +162,8 @@ class Postings:
             return {}
         start, end = int(self.starts[row]), int(self.starts[row + 1])
         docs = self.docs[start:end]
+        if not len(docs):  # a merge can keep a term whose documents were all deleted
+            return {}
         at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
         hits = at[docs[at] == wanted]
         if not len(hits):
