@@ -273,17 +273,22 @@ def cpu_seconds(pid: int) -> float:
 
 def rss_mb(pid: int) -> dict[str, float]:
     """Resident memory of a process in MB: all of it (VmRSS), its own (RssAnon), the
-    index files it maps (RssFile: page-cache pages every worker shares) and its
-    proportional share (Pss: shared pages divided among the processes mapping them)."""
+    index files it maps (RssFile: page-cache pages every worker shares), its
+    proportional share (Pss: shared pages divided among the processes mapping them)
+    and the pages no other process maps (Private)."""
     out: dict[str, float] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
         if name in ("VmRSS", "RssAnon", "RssFile"):
             out[name] = round(int(value.split()[0]) / 1024, 1)
     try:
+        private = 0
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
                 out["Pss"] = round(int(line.split()[1]) / 1024, 1)
+            elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                private += int(line.split()[1])
+        out["Private"] = round(private / 1024, 1)
     except OSError:
         pass
     return out
@@ -440,10 +445,13 @@ def main() -> int:
         try:
             indexer.start()
             cpu_before = sum(server.worker_cpu_seconds())
+            client_before = time.process_time()
             stats, elapsed = run_load(server.url, queries, args.clients, args.duration)
             cpu = round(sum(server.worker_cpu_seconds()) - cpu_before, 1)
+            client_cpu = round(time.process_time() - client_before, 1)
             indexer.stop()
             rss = server.worker_rss_mb()
+            master = rss_mb(server.proc.pid)
         finally:
             indexer.stop()
             server.stop()
@@ -452,7 +460,10 @@ def main() -> int:
         result["workers"] = workers or "default"
         result["waitress_threads"] = args.threads
         result["worker_rss_mb"] = rss
+        result["master_rss_mb"] = master
+        result["server_pss_mb"] = round(master.get("Pss", 0) + sum(r.get("Pss", 0) for r in rss), 1)
         result["worker_cpu_seconds"] = cpu
+        result["client_cpu_seconds"] = client_cpu
         results.append(result)
         lat = result["latency_ms"]
         runs = result["indexer_runs"]
@@ -464,9 +475,11 @@ def main() -> int:
               f"{result['error_kinds']}")
         print(f"  throughput {result['throughput_rps']} req/s; latency ms p50 {lat['p50']}, "
               f"p95 {lat['p95']}, p99 {lat['p99']}, max {lat['max']}")
-        print(f"  resident memory per worker after the load (MB): {rss}; CPU seconds the "
-              f"workers used during the load: {cpu} ({cpu / elapsed:.2f} cores busy; "
-              f"load average {os.getloadavg()[0]:.1f})")
+        print(f"  resident memory per worker after the load (MB): {rss}; master {master}; "
+              f"all server processes' PSS {result['server_pss_mb']} MB")
+        print(f"  CPU seconds the workers used during the load: {cpu} ({cpu / elapsed:.2f} "
+              f"cores busy); the load generator: {client_cpu}; load average "
+              f"{os.getloadavg()[0]:.1f}")
         ok_runs = sum(1 for r in runs if r["status"] == 0)
         print(f"  indexer: {len(runs)} runs during the load, {ok_runs} committed "
               f"({args.add_batch} articles each)")
@@ -479,6 +492,11 @@ def main() -> int:
         ratios = ", ".join(f"{r['workers']} workers {r['throughput_rps'] / first:.2f}x"
                            for r in results[1:])
         print(f"throughput against {results[0]['workers']} worker(s): {ratios}")
+        base_pss = results[0]["server_pss_mb"]
+        added = ", ".join(f"{r['workers']} workers +{r['server_pss_mb'] - base_pss:.0f} MB"
+                          for r in results[1:])
+        print(f"memory (PSS of master and workers) against {results[0]['workers']} "
+              f"worker(s): {added}")
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2), "utf-8")
     if args.keep is None:

@@ -182,41 +182,15 @@ def _is_code(folded_syllable: str) -> bool:
 class Scorer:
     """Turns a parsed query into (matched mask, scores) over one Generation."""
 
-    def __init__(self, view: Generation, vocab: Vocabulary, previous: Scorer | None = None,
-                 weights: Weights = WEIGHTS) -> None:
+    def __init__(self, view: Generation, vocab: Vocabulary, weights: Weights = WEIGHTS) -> None:
         self.view = view
         self.weights = weights
         self.vocab = vocab
         self.n = view.doc_count_all
-        self._accented_syllables: dict[str, list[tuple[str, int]]] | None = None
         self._directives: dict[str, list[str]] | None = None
         #: `run` and `unmatched` of one search share its units (the engine's lock
         #: keeps one query at a time).
         self._last_units: tuple[ParsedQuery, list[Unit]] | None = None
-        if previous is not None and previous._accented_syllables is not None \
-                and vocab.changed_accented is not None:
-            self._accented_syllables = self._updated_index(previous._accented_syllables,
-                                                           vocab.changed_accented)
-
-    def _updated_index(self, index: dict[str, list[tuple[str, int]]],
-                       changed: set[str]) -> dict[str, list[tuple[str, int]]]:
-        """The previous generation's syllable → compounds index, for changed words only."""
-        out = dict(index)
-        for word in changed:
-            if "_" not in word:
-                continue
-            df = next((d for w, d in self.vocab.accented.get(folded(word), ())
-                       if w == word), 0)
-            for part in set(word.split("_")):
-                forms = [f for f in out.get(part, ()) if f[0] != word]
-                if df:
-                    forms.append((word, df))
-                    forms.sort(key=lambda kv: -kv[1])
-                if forms:
-                    out[part] = forms
-                else:
-                    out.pop(part, None)
-        return out
 
     def directive_docs(self, folded_code: str) -> np.ndarray:
         """Documents whose `directive` facet holds a code folding to `folded_code`."""
@@ -308,17 +282,7 @@ class Scorer:
 
     def compounds_with(self, syllable: str) -> list[tuple[str, int]]:
         """Accented compounds holding the accented `syllable`, most frequent first."""
-        if self._accented_syllables is None:
-            index: dict[str, list[tuple[str, int]]] = {}
-            for forms in self.vocab.accented.values():
-                for word, df in forms:
-                    if "_" in word:
-                        for part in set(word.split("_")):
-                            index.setdefault(part, []).append((word, df))
-            for forms in index.values():
-                forms.sort(key=lambda kv: -kv[1])
-            self._accented_syllables = index
-        return self._accented_syllables.get(syllable, [])
+        return self.vocab.compounds.get(syllable, [])
 
     # -- phrases ---------------------------------------------------------------
 

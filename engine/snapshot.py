@@ -28,6 +28,47 @@ from .vocabulary import Vocabulary
 LOG = logging.getLogger(__name__)
 #: Seconds before a generation that could not be opened is tried again.
 REOPEN_RETRY = 30.0
+#: Vocabularies built by a server's master process before it forks its
+#: workers, by (index folder, generation stamp). A worker opening that very
+#: generation adopts it instead of building its own, so the ~120 MB of
+#: tables at 43k articles stay in pages all workers share.
+_PREBUILT: dict[tuple[str, tuple[int, int]], Vocabulary] = {}
+
+
+def prebuild_vocabulary(index_dir: str | Path) -> bool:
+    """Build the newest generation's vocabulary for workers forked after this call.
+
+    Only for an index this process reads through memory maps (Whoosh): its
+    readers are closed again here, nothing but Python objects crosses the
+    fork. Any vocabulary built earlier for another generation is dropped.
+    Returns False when there is nothing to build (no index, or Xapian).
+    """
+    key_dir = str(Path(index_dir).resolve())
+    for key in [k for k in _PREBUILT if k[0] == key_dir]:
+        del _PREBUILT[key]
+    snaps = Snapshots(index_dir)
+    if snaps.backend is not whoosh_reading:
+        return False
+    snap = snaps.current()
+    if snap is None:
+        return False
+    try:
+        vocab = snap.vocab
+        vocab.sorted_keys  # noqa: B018 - built now, shared, instead of in every worker
+        vocab.syllable_list  # noqa: B018
+        vocab.compounds  # noqa: B018
+        _PREBUILT[(key_dir, snap.stamp)] = vocab
+    finally:
+        whoosh_reading.close_view(snap.view)
+    return True
+
+
+def prebuilt_is_current(index_dir: str | Path) -> bool:
+    """True when the vocabulary built before forking is the newest generation's."""
+    key_dir = str(Path(index_dir).resolve())
+    stamps = [stamp for d, stamp in _PREBUILT if d == key_dir]
+    return bool(stamps) and whoosh_reading.newest_stamp(index_dir) in stamps
+
 
 def reading_backend(index_dir: str | Path) -> ModuleType:
     """The reading face for an index folder: Xapian when it names Xapian shards, else Whoosh."""
@@ -60,16 +101,16 @@ class Snapshot:
     """
 
     def __init__(self, view: Generation, stamp: tuple[int, int],
-                 previous: Snapshot | None = None, backend: ModuleType = whoosh_reading) -> None:
+                 previous: Snapshot | None = None, backend: ModuleType = whoosh_reading,
+                 vocab: Vocabulary | None = None) -> None:
         self.backend = backend
         self.stamp = stamp
         self.view = view
         self._settled = False
-        self._vocab: Vocabulary | None = None
+        self._vocab: Vocabulary | None = vocab
         self._facets: FacetIndex | None = None
         self._scorer: Scorer | None = None
         self._previous = previous
-        self._prev_scorer: Scorer | None = None
         #: Completions as the articles write them (see spelling.cased).
         self.cased: LRUCache = LRUCache(10_000)
 
@@ -78,7 +119,6 @@ class Snapshot:
         if self._vocab is None:
             prev = self._previous
             self._vocab = Vocabulary(self.view, prev._vocab if prev is not None else None)
-            self._prev_scorer = prev._scorer if prev is not None else None
             self._previous = None  # built from it: let it go
             self.view.forget_previous()
         return self._vocab
@@ -93,8 +133,7 @@ class Snapshot:
     def scorer(self) -> Scorer:
         if self._scorer is None:
             vocab = self.vocab
-            self._scorer = Scorer(self.view, vocab, self._prev_scorer)
-            self._prev_scorer = None
+            self._scorer = Scorer(self.view, vocab)
         return self._scorer
 
     def settle(self) -> None:
@@ -159,7 +198,9 @@ class Snapshots:
                 previous = self._snap
                 view = backend.open_view(self.index_dir, generation,
                                          previous.view if previous is not None else None)
-                snap = Snapshot(view, stamp, previous, backend)
+                prebuilt = _PREBUILT.pop((str(self.index_dir.resolve()), stamp), None) \
+                    if previous is None and backend is whoosh_reading else None
+                snap = Snapshot(view, stamp, previous, backend, prebuilt)
             except Exception as err:  # noqa: BLE001 - a damaged generation is skipped
                 LOG.warning("index generation %d in %s cannot be opened (%s); "
                             "serving an older one", generation, self.index_dir,

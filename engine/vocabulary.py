@@ -33,6 +33,7 @@ class Vocabulary:
         self.min_compound_df = 2 if self.doc_count >= 1000 else 1
         self._sorted_keys: list[str] | None = None
         self._syllable_list: list[str] | None = None
+        self._compounds: dict[str, list[tuple[str, int]]] | None = None
         #: Accented terms whose document frequency changed since `previous`.
         self.changed_accented: set[str] | None = None
         if previous is not None and all(field in changes for field in lex):
@@ -76,6 +77,8 @@ class Vocabulary:
             else:
                 accented.pop(key, None)
         self.accented = accented
+        if previous._compounds is not None:
+            self._compounds = _updated_compounds(previous._compounds, by_key, accented)
         if previous._sorted_keys is not None:
             word_changes = changes["body_f"] | changes["title_f"]
             keys = previous._sorted_keys
@@ -148,6 +151,21 @@ class Vocabulary:
         found = self.variants(key, typed)
         return found[0][0] if found else None
 
+    @property
+    def compounds(self) -> dict[str, list[tuple[str, int]]]:
+        """Accented syllable → the accented compounds holding it, most frequent first."""
+        if self._compounds is None:
+            index: dict[str, list[tuple[str, int]]] = {}
+            for forms in self.accented.values():
+                for pair in forms:
+                    if "_" in pair[0]:
+                        for part in set(pair[0].split("_")):
+                            index.setdefault(part, []).append(pair)
+            for forms in index.values():
+                forms.sort(key=lambda kv: -kv[1])
+            self._compounds = index
+        return self._compounds
+
     # -- codes and completion --------------------------------------------------
 
     @property
@@ -179,6 +197,30 @@ class Vocabulary:
             return []
         prefix = f"{int(number):02d}-" + (f"{kind}/" if kind else "")
         return [k for k in self.with_prefix(prefix, 200) if "/" in k]
+
+
+def _updated_compounds(previous: dict[str, list[tuple[str, int]]],
+                       changed: dict[str, set[str]],
+                       accented: dict[str, list[tuple[str, int]]]
+                       ) -> dict[str, list[tuple[str, int]]]:
+    """The previous syllable → compounds index, redone for the changed compounds only."""
+    out = dict(previous)
+    for key, words in changed.items():
+        now = dict(accented.get(key, ()))
+        for word in words:
+            if "_" not in word:
+                continue
+            df = now.get(word, 0)
+            for part in set(word.split("_")):
+                forms = [f for f in out.get(part, ()) if f[0] != word]
+                if df:
+                    forms.append((word, df))
+                    forms.sort(key=lambda kv: -kv[1])
+                if forms:
+                    out[part] = forms
+                else:
+                    out.pop(part, None)
+    return out
 
 
 def _max_merge(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:

@@ -145,6 +145,15 @@ def open_reader(ix: object, previous: IndexView | None = None) -> IndexReader:
     return MultiReader(readers, generation=toc.generation)
 
 
+def close_view(view: IndexView) -> None:
+    """Close every segment reader of `view` (it is not used again)."""
+    for leaf, _ in view.leaves:
+        try:
+            leaf.close()
+        except Exception:  # noqa: BLE001 - closing a reader must not fail its caller
+            pass
+
+
 def close_unused(previous: IndexView, current: IndexView) -> None:
     """Close the readers of `previous` that `current` does not re-use."""
     kept = {id(leaf) for leaf, _ in current.leaves}
