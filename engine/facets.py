@@ -61,6 +61,17 @@ class FacetIndex:
         self.dates = np.concatenate(parts) if parts else np.zeros(0, dtype="U10")
         self._tree: _Tree | None = None
         self._folded_places: dict[str, list[str]] | None = None
+        self._ranks: dict[str, np.ndarray] = {}
+
+    def value_rank(self, name: str) -> np.ndarray:
+        """Each value id's place in the facet's values sorted by name (built on first use)."""
+        rank = self._ranks.get(name)
+        if rank is None:
+            values = self.values[name]
+            rank = np.empty(len(values), dtype=np.int64)
+            rank[sorted(range(len(values)), key=values.__getitem__)] = np.arange(len(values))
+            self._ranks[name] = rank
+        return rank
 
     @property
     def tree_entries(self) -> _Tree:
@@ -115,13 +126,14 @@ class FacetIndex:
             return []
         counts = np.bincount(self.entry_val[name][matched[docs]], minlength=len(self.values[name]))
         nonzero = np.nonzero(counts)[0]
+        rank = self.value_rank(name)[nonzero]
+        if name == "year":  # newest first
+            order = nonzero[np.argsort(-rank)]
+        else:  # most frequent first, then by name
+            order = nonzero[np.lexsort((rank, -counts[nonzero]))]
         values = self.values[name]
-        pairs = [(values[i], int(counts[i])) for i in nonzero]
-        if name == "year":
-            pairs.sort(key=lambda p: p[0], reverse=True)
-        else:
-            pairs.sort(key=lambda p: (-p[1], p[0]))
-        return pairs
+        return [(values[i], int(c)) for i, c in zip(order.tolist(),
+                                                    counts[order].tolist(), strict=True)]
 
     def counts(
         self, matched: np.ndarray, masks: dict[str, np.ndarray], selected: Mapping[str, list[str]]
