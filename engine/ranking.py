@@ -331,22 +331,21 @@ class Scorer:
             if len(docs) > DECODE_ALL_ABOVE:
                 out[self.phrase_by_keys(keys, docs)] = True
                 continue
-            positions = {}
+            found: dict[tuple[str, str], np.ndarray] = {}
             for fieldname, term in set(keys):
                 if cache is not None and (fieldname, term) in cache:
-                    positions[(fieldname, term)] = cache[(fieldname, term)]
+                    found[(fieldname, term)] = cache[(fieldname, term)]
                     continue
                 # With a shared cache, read for all candidates once, not per phrase.
                 wanted = cache["docs"] if cache is not None else docs
-                positions[(fieldname, term)] = self.view.positions(fieldname, term, wanted)
+                found[(fieldname, term)] = self.view.position_keys_in(fieldname, term, wanted)
                 if cache is not None:
-                    cache[(fieldname, term)] = positions[(fieldname, term)]
-            first = positions[keys[0]]
-            for doc in docs.tolist():
-                rest = [set(positions[k].get(doc, ())) for k in keys[1:]]
-                starts = first.get(doc, ())
-                if any(all(p + i + 1 in r for i, r in enumerate(rest)) for p in starts):
-                    out[doc] = True
+                    cache[(fieldname, term)] = found[(fieldname, term)]
+            starts = found[keys[0]]
+            for i, k in enumerate(keys[1:], 1):
+                starts = starts[_holds(found[k], starts + i)]
+            hit = np.unique(starts >> 24).astype(np.int32)
+            out[hit[_holds(docs, hit)]] = True
         return out
 
     def occurs(self, folded: tuple[str, ...], typed: tuple[str | None, ...]) -> bool:
@@ -573,3 +572,11 @@ class Scorer:
                         out.append(Pattern((number.lstrip("0") or number,), (None,), key,
                                            fallback=True))
         return out
+
+
+def _holds(sorted_keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Boolean mask: which of `wanted` are in the sorted array `sorted_keys`."""
+    if not len(sorted_keys):
+        return np.zeros(len(wanted), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, wanted), len(sorted_keys) - 1)
+    return sorted_keys[at] == wanted

@@ -34,6 +34,7 @@ from whoosh.reading import EmptyReader, IndexReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 
 from indexer import derived
+from indexer.backend import position_keys_from
 from indexer.generations import (
     describe,
     newest_toc_stamp,
@@ -369,6 +370,24 @@ class IndexView:
                             out[doc] = decode(matcher.value())
                         matcher.next()
         return out
+
+    def position_keys_in(self, field: str, term: str, docs: np.ndarray) -> np.ndarray:
+        """Occurrences of `term` in the sorted docnums `docs`, as sorted keys
+        `docnum << 24 | position` (vectorised over the mapped arrays)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        if not len(docs):
+            return np.zeros(0, dtype=np.int64)
+        mapped = [_mapped_positions(leaf, field) for leaf, _ in self.leaves]
+        if any(m is None for m in mapped):
+            return position_keys_from(self.positions(field, term, docs))
+        parts = []
+        for (leaf, offset), postings in zip(self.leaves, mapped, strict=True):
+            lo, hi = np.searchsorted(docs, [offset, offset + leaf.doc_count_all()])  # type: ignore[attr-defined]
+            if lo < hi:
+                found = postings.position_keys_in(term, docs[lo:hi] - offset)  # type: ignore[union-attr]
+                if len(found):
+                    parts.append(found + (offset << 24))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
     def position_keys(self, field: str, term: str) -> np.ndarray:
         """Every occurrence of `term` as sorted int64 keys `docnum << 24 | position`.

@@ -46,7 +46,7 @@ import xapian
 from cachetools import LRUCache
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from indexer.backend import IndexUnavailable
+from indexer.backend import IndexUnavailable, position_keys_from
 from indexer.schema import StateError, decode_state
 from indexer.xapian_store import (
     CONNECT_TIMEOUT_MS,
@@ -457,6 +457,9 @@ class XapianView:
                 if found:
                     out[doc] = found
         return out
+
+    def position_keys_in(self, view: str, word: str, docs: Any) -> np.ndarray:
+        return position_keys_from(self.positions(view, word, docs))
 
     def position_keys(self, view: str, word: str) -> np.ndarray:
         key = (f"{view}\x00pos", word)

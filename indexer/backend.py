@@ -25,6 +25,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 
 class IndexUnavailable(RuntimeError):
     """The index cannot answer now (a shard with no answering copy); worth trying again."""
@@ -112,6 +114,9 @@ class Generation(Protocol):
 
     def position_keys(self, view: str, term: str) -> Any:
         """Every live occurrence as sorted int64 keys `docnum << 24 | position`."""
+
+    def position_keys_in(self, view: str, term: str, docs: Any) -> Any:
+        """The occurrences in the given sorted documents, as `position_keys` gives them."""
 
     def lexicon(self, view: str) -> dict[str, int]:
         """Every term of `view` with its document frequency (deleted documents counted)."""
@@ -249,3 +254,10 @@ class WritingBackend(Protocol):
 
     def state_values(self, base: Any) -> Iterator[bytes]:
         """The "index_state" value of every document of `base`."""
+
+
+def position_keys_from(positions: dict[int, list[int]]) -> np.ndarray:
+    """Positions by document as sorted int64 keys `docnum << 24 | position`."""
+    parts = [(doc << 24) | np.asarray(found, dtype=np.int64)
+             for doc, found in sorted(positions.items())]
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)

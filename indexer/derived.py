@@ -110,6 +110,9 @@ class SegmentArrays:
         return self._open[key]  # type: ignore[return-value]
 
 
+_NO_KEYS = np.zeros(0, dtype=np.int64)
+
+
 class Postings:
     """One view's terms (sorted bytes), and per term its local docnums and frequencies.
 
@@ -172,6 +175,28 @@ class Postings:
         first = int(self.pos_starts[row]) + np.concatenate(([0], np.cumsum(counts)[:-1]))
         return {int(docs[i]): self.positions[first[i]:first[i] + counts[i]].tolist()
                 for i in hits.tolist()}
+
+    def position_keys_in(self, term: str, wanted: np.ndarray) -> np.ndarray:
+        """Occurrences of `term` in the sorted local docnums `wanted`, as sorted keys
+        `local docnum << 24 | position`: gathered by index arithmetic, no loop per document."""
+        row = self.row(term)
+        if row is None or not len(wanted):
+            return _NO_KEYS
+        start, end = int(self.starts[row]), int(self.starts[row + 1])
+        docs = self.docs[start:end]
+        if not len(docs):  # a merge can keep a term whose documents were all deleted
+            return _NO_KEYS
+        at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
+        hits = at[docs[at] == wanted]
+        if not len(hits):
+            return _NO_KEYS
+        counts = self.tfs[start:end].astype(np.int64)
+        first = int(self.pos_starts[row]) + np.cumsum(counts) - counts
+        lengths = counts[hits]
+        ends = np.cumsum(lengths)
+        at_positions = np.repeat(first[hits] - (ends - lengths), lengths) + np.arange(ends[-1])
+        return ((np.repeat(docs[hits].astype(np.int64), lengths) << 24)
+                | self.positions[at_positions].astype(np.int64))
 
     def position_keys(self, term: str) -> np.ndarray:
         """Every occurrence of `term` as sorted keys `local docnum << 24 | position`."""

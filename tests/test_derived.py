@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO, build_index_with_cli
 
@@ -103,6 +104,10 @@ def test_mapped_postings_and_lexicons_are_whooshs(built: Path,
                 assert mapped.positions(view, term, some) == decoded.positions(view, term, some)
                 assert mapped.position_keys(view, term).tolist() == \
                     decoded.position_keys(view, term).tolist()
+                every = np.arange(mapped.doc_count_all)
+                for wanted in (some, want_docs[1::3], every[::3], every[:0]):
+                    assert mapped.position_keys_in(view, term, wanted).tolist() == \
+                        decoded.position_keys_in(view, term, wanted).tolist(), (view, term)
         if view == "title_s":  # the plain-text reader takes that line for the title
             assert [len(mapped.postings(view, f"{LONG_PREFIX}{i}")[0]) for i in range(8)] \
                 == [1] * 7 + [0]
