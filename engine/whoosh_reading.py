@@ -499,6 +499,17 @@ class IndexView:
                 self._lexicons[field] = lex
             return self._lexicons[field]
 
+    def built_lexicons(self) -> dict[str, dict[str, int]]:
+        """The lexicons summed so far, to hand to a view of this generation in another process."""
+        with self._lock:
+            return dict(self._lexicons)
+
+    def adopt_lexicons(self, lexicons: dict[str, dict[str, int]]) -> None:
+        """Lexicons of this very generation summed by another view (before a fork)."""
+        with self._lock:
+            for field, lex in lexicons.items():
+                self._lexicons.setdefault(field, lex)
+
     def forget_previous(self) -> None:
         """Drop the link to the previous generation once everything is built from it."""
         self._previous = None
