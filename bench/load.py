@@ -274,8 +274,9 @@ def cpu_seconds(pid: int) -> float:
 def rss_mb(pid: int) -> dict[str, float]:
     """Resident memory of a process in MB: all of it (VmRSS), its own (RssAnon), the
     index files it maps (RssFile: page-cache pages every worker shares), its
-    proportional share (Pss: shared pages divided among the processes mapping them)
-    and the pages no other process maps (Private)."""
+    proportional share (Pss: shared pages divided among the processes mapping them;
+    Pss_Anon: of its own memory, not the index's page cache) and the pages no other
+    process maps (Private)."""
     out: dict[str, float] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
@@ -284,8 +285,8 @@ def rss_mb(pid: int) -> dict[str, float]:
     try:
         private = 0
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                out["Pss"] = round(int(line.split()[1]) / 1024, 1)
+            if line.startswith(("Pss:", "Pss_Anon:")):
+                out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
             elif line.startswith(("Private_Clean:", "Private_Dirty:")):
                 private += int(line.split()[1])
         out["Private"] = round(private / 1024, 1)
@@ -462,6 +463,8 @@ def main() -> int:
         result["worker_rss_mb"] = rss
         result["master_rss_mb"] = master
         result["server_pss_mb"] = round(master.get("Pss", 0) + sum(r.get("Pss", 0) for r in rss), 1)
+        result["server_anon_pss_mb"] = round(
+            master.get("Pss_Anon", 0) + sum(r.get("Pss_Anon", 0) for r in rss), 1)
         result["worker_cpu_seconds"] = cpu
         result["client_cpu_seconds"] = client_cpu
         results.append(result)
@@ -476,7 +479,8 @@ def main() -> int:
         print(f"  throughput {result['throughput_rps']} req/s; latency ms p50 {lat['p50']}, "
               f"p95 {lat['p95']}, p99 {lat['p99']}, max {lat['max']}")
         print(f"  resident memory per worker after the load (MB): {rss}; master {master}; "
-              f"all server processes' PSS {result['server_pss_mb']} MB")
+              f"all server processes' PSS {result['server_pss_mb']} MB, of which "
+              f"anonymous {result['server_anon_pss_mb']} MB")
         print(f"  CPU seconds the workers used during the load: {cpu} ({cpu / elapsed:.2f} "
               f"cores busy); the load generator: {client_cpu}; load average "
               f"{os.getloadavg()[0]:.1f}")
@@ -492,9 +496,10 @@ def main() -> int:
         ratios = ", ".join(f"{r['workers']} workers {r['throughput_rps'] / first:.2f}x"
                            for r in results[1:])
         print(f"throughput against {results[0]['workers']} worker(s): {ratios}")
-        base_pss = results[0]["server_pss_mb"]
-        added = ", ".join(f"{r['workers']} workers +{r['server_pss_mb'] - base_pss:.0f} MB"
-                          for r in results[1:])
+        base_pss, base_anon = results[0]["server_pss_mb"], results[0]["server_anon_pss_mb"]
+        added = ", ".join(f"{r['workers']} workers +{r['server_pss_mb'] - base_pss:.0f} MB "
+                          f"(anonymous +{r['server_anon_pss_mb'] - base_anon:.0f} MB; the rest "
+                          f"is index pages in the shared page cache)" for r in results[1:])
         print(f"memory (PSS of master and workers) against {results[0]['workers']} "
               f"worker(s): {added}")
     if args.json:
