@@ -10,13 +10,14 @@ counted.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 from cachetools import LRUCache
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from indexer.analysis import folded
+from indexer.analysis import folded, syllables
 from indexer.normalize import lower
 
 from .documents import case_texts, read_texts
@@ -46,16 +47,24 @@ def suggestion(snap: Snapshot, parsed: ParsedQuery, top: np.ndarray,
             # Words typed without accents but spelled as real words stay as typed
             # (`thu hồi`: `thu` is a word); pretend the user typed them.
             concepts = [_as_typed(c, snap.vocab) for c in concepts]
-        written = _written(texts, concepts, snap.vocab)
+        written = _written(texts, concepts, snap.vocab, snap.scorer.occurs)
+        if written is None:
+            return None
         parts.append(f'"{written}"' if term.phrase else written)
     suggestion = " ".join(parts)
     if lower(suggestion).replace('"', "") == " ".join(s.text for s in syllables):
         return None
     return suggestion
 
-def _written(texts: list, concepts: list[Concept], vocab: Vocabulary) -> str:
-    """Longest runs of concepts found as written in the top hits, else the lexicon's."""
-    out: list[str] = []
+def _written(texts: list, concepts: list[Concept], vocab: Vocabulary,
+             occurs: Callable[[tuple[str, ...], tuple[str | None, ...]], bool]) -> str | None:
+    """Longest runs of concepts found as written in the top hits, else the lexicon's.
+
+    None when a syllable typed without accents was given accents on its own and
+    no article writes it so beside its neighbour: `binh luc` over 2026 news,
+    where `Bình Lục` no longer occurs, is not `Bính lực`.
+    """
+    out: list[tuple[str, Concept | None]] = []  # (as written, the lone syllable accented here)
     i = 0
     while i < len(concepts):
         for j in range(min(len(concepts), i + 6), i, -1):
@@ -63,13 +72,24 @@ def _written(texts: list, concepts: list[Concept], vocab: Vocabulary) -> str:
             typed = tuple(t for c in concepts[i:j] for t in c.typed)
             found = _as_written(texts, folded, typed)
             if found is not None:
-                out.append(found)
+                out.append((found, _lone(concepts[i]) if j == i + 1 else None))
                 i = j
                 break
         else:
-            out.append(_restore(concepts[i], vocab))
+            out.append((_restore(concepts[i], vocab), _lone(concepts[i])))
             i += 1
-    return " ".join(out)
+    for (first, lone_first), (second, lone_second) in zip(out, out[1:], strict=False):
+        if lone_first is not None or lone_second is not None:
+            pair = syllables(f"{first.split()[-1]} {second.split()[0]}")
+            if len(pair) == 2 and not occurs(tuple(s.folded for s in pair),
+                                             tuple(s.lowered for s in pair)):
+                return None
+    return " ".join(text for text, _ in out)
+
+
+def _lone(concept: Concept) -> Concept | None:
+    """The concept when it is one syllable typed without accents, else None."""
+    return concept if len(concept.folded) == 1 and not concept.accented else None
 
 #: A typo is corrected to an indexed syllable at most this many edits away.
 MAX_EDITS = 2
