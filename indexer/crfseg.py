@@ -200,7 +200,17 @@ def _model_attributes(data: bytes) -> set[bytes] | None:
     return keys if len(keys) == num_attrs else None
 
 
-_MODEL = _model_bytes()  # kept alive: Tagger.open_inmemory does not copy the buffer
+def _pyvi_model_bytes() -> bytes:
+    """The model as pyvi's own module unpickles it: for a pyvi whose pickle holds other
+    classes (then not the proven model either: `PROVEN` is False)."""
+    with open(_pyvi().model.modelfile.name, "rb") as f:
+        return f.read()
+
+
+try:  # kept alive: Tagger.open_inmemory does not copy the buffer
+    _MODEL = _model_bytes()
+except pickle.UnpicklingError:
+    _MODEL = _pyvi_model_bytes()
 _ATTRIBUTES = _model_attributes(_MODEL)
 #: SHA-256 of the crfsuite model in pyvi 0.1.1, the release this module was proven
 #: identical on (0 differing sentences over VietNews val+test, bench/segment_identity.py).

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .durable import fsync_dir, fsync_file
+from .durable import fsync_dir, fsync_files
 from .schema import FACET_SEP, SCHEMA_VERSION
 from .whoosh_postings import decode_postings, decode_with_positions
 
@@ -203,9 +203,8 @@ class _Terms:
         return len(self.postings.prefixes)
 
 
-def load(index_dir: str | Path, segid: str, doc_count_all: int) -> SegmentArrays | None:
-    """The segment's arrays when they are there and current, else None (decode from Whoosh)."""
-    folder = segment_folder(index_dir, segid)
+def _current_manifest(folder: Path, segid: str, doc_count_all: int) -> dict[str, Any] | None:
+    """The manifest in `folder` when it describes this segment in this format, else None."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -214,6 +213,52 @@ def load(index_dir: str | Path, segid: str, doc_count_all: int) -> SegmentArrays
             or manifest.get("schema") != SCHEMA_VERSION \
             or manifest.get("segment") != segid \
             or manifest.get("doc_count_all") != doc_count_all:
+        return None
+    return manifest
+
+
+def _whole(path: Path, length: int) -> bool:
+    """Whether `np.load(path, mmap_mode="r")` gives an array of `length` rows, from its header.
+
+    What `load` checks, without mapping the file: the indexer asks this of
+    every kept segment after each commit, ~120 files each.
+    """
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, _fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                return False
+            start = handle.tell()
+            size = os.fstat(handle.fileno()).st_size
+    except (OSError, ValueError):
+        return False
+    if dtype.hasobject or not shape or shape[0] != length:
+        return False
+    return size >= start + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+
+
+def is_current(index_dir: str | Path, segid: str, doc_count_all: int) -> bool:
+    """Whether `load` would take the segment's arrays (read from their headers only)."""
+    folder = segment_folder(index_dir, segid)
+    manifest = _current_manifest(folder, segid, doc_count_all)
+    if manifest is None:
+        return False
+    try:
+        return all(_whole(folder / f"{name}.npy", length)
+                   for name, length in manifest["arrays"].items())
+    except (AttributeError, KeyError, TypeError):
+        return False
+
+
+def load(index_dir: str | Path, segid: str, doc_count_all: int) -> SegmentArrays | None:
+    """The segment's arrays when they are there and current, else None (decode from Whoosh)."""
+    folder = segment_folder(index_dir, segid)
+    manifest = _current_manifest(folder, segid, doc_count_all)
+    if manifest is None:
         return None
     arrays = SegmentArrays(folder, manifest)
     try:  # every file there, whole, and of the segment's length
@@ -386,16 +431,18 @@ def write(index_dir: str | Path, segid: str, reader: Any) -> Path:
     arrays, entries = derive(reader)
     work = Path(tempfile.mkdtemp(prefix=f".{segid}.", dir=parent))
     try:
+        written = []
         for name, array in arrays.items():
             path = work / f"{name}.npy"
             np.save(path, array, allow_pickle=False)
-            fsync_file(str(path))
+            written.append(path)
         manifest = {"format": FORMAT_VERSION, "schema": SCHEMA_VERSION, "segment": segid,
                     "doc_count_all": reader.doc_count_all(),
                     "arrays": {name: len(array) for name, array in arrays.items()}, **entries}
         path = work / MANIFEST
         path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-        fsync_file(str(path))
+        written.append(path)
+        fsync_files(written)  # all flushed before the folder is named
         fsync_dir(str(work))
         if final.exists():  # stale (an older format or schema): replaced whole
             shutil.rmtree(final, ignore_errors=True)

@@ -134,6 +134,40 @@ def test_damaged_or_stale_arrays_are_ignored_then_rewritten(built: Path, tmp_pat
     assert json.loads((built / FOLDER / segid / MANIFEST).read_text("utf-8")) == manifest
 
 
+@pytest.mark.parametrize("damage", ["intact", "cut in the data", "cut in the header",
+                                    "missing", "another length", "not an array",
+                                    "pickled objects"])
+def test_the_indexers_check_agrees_with_what_readers_load(built: Path, tmp_path: Path,
+                                                          damage: str) -> None:
+    """After each commit the indexer checks every kept segment's arrays from their headers
+    alone: it must find current exactly what a reader would map."""
+    import numpy as np
+
+    from indexer import derived
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(built, index_dir)
+    (segid,) = derived_ids(index_dir)
+    folder = index_dir / FOLDER / segid
+    count = json.loads((folder / MANIFEST).read_text("utf-8"))["doc_count_all"]
+    target = folder / "len.body_s.npy"
+    whole = target.read_bytes()
+    if damage == "cut in the data":
+        target.write_bytes(whole[:-1])
+    elif damage == "cut in the header":
+        target.write_bytes(whole[:40])
+    elif damage == "missing":
+        target.unlink()
+    elif damage == "another length":
+        np.save(target, np.zeros(count + 1, dtype=np.uint16))
+    elif damage == "not an array":
+        target.write_bytes(b"\x93NUMPY\x01\x00" + b"x" * 200)
+    elif damage == "pickled objects":
+        np.save(target, np.array([None] * count, dtype=object), allow_pickle=True)
+    loaded = derived.load(index_dir, segid, count) is not None
+    assert derived.is_current(index_dir, segid, count) == loaded == (damage == "intact")
+
+
 def test_sigkill_between_whoosh_commit_and_arrays_leaves_a_searchable_index(
         built: Path, tmp_path: Path) -> None:
     """Killed after the TOC is written, before the arrays: the new article is found."""
