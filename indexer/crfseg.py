@@ -58,10 +58,10 @@ def _ngrams(path: str) -> tuple[set[str], set[str]]:
         tokens = f.read().decode("utf-8").split("\n")  # codecs.open: no newline translation
     bi_grams, tri_grams = set(), set()
     for token in tokens:
-        size = len(token.split(" "))
-        if size == 2:
+        spaces = token.count(" ")  # pyvi: len(token.split(" ")) is 2 or 3
+        if spaces == 1:
             bi_grams.add(token)
-        elif size == 3:
+        elif spaces == 2:
             tri_grams.add(token)
     return bi_grams, tri_grams
 
