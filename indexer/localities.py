@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -1074,6 +1075,8 @@ def cache_path() -> Path:
 
 def _load_cached(path: Path) -> _Generations | None:
     """The tables pickled at `path`; None when missing or damaged in any way (rebuilt then)."""
+    collecting = gc.isenabled()
+    gc.disable()  # ~100,000 objects, none freed: the collector would only walk them
     try:
         with open(path, "rb") as handle:
             tables = pickle.load(handle)
@@ -1081,6 +1084,9 @@ def _load_cached(path: Path) -> _Generations | None:
         return None
     except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
         return None
+    finally:
+        if collecting:
+            gc.enable()
     if isinstance(tables, _Generations) and isinstance(tables.gaz, Gazetteer):
         return tables
     return None
