@@ -123,7 +123,7 @@ def state_values(ix: GenerationIndex) -> Iterator[bytes]:
                 yield value
 
 
-_STATE_STRING = rb'"(?:[^"\\\x00-\x1f\x7f-\xff]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"'
+_STATE_STRING = rb'"(?:[^"\\\x00-\x1f\x80-\xff]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"'
 #: Values as `schema.encode_state` writes them, back to back: JSON arrays of three
 #: ASCII-escaped strings, which `schema.decode_state` always reads.
 _STATE_VALUES = re.compile(rb"(?:\[%s, %s, %s\])*+" % ((_STATE_STRING,) * 3))
