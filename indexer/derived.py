@@ -29,6 +29,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -484,6 +485,49 @@ def prune(index_dir: str | Path, keep: Iterable[str]) -> None:
     if not parent.is_dir():
         return
     kept = set(keep)
-    for entry in parent.iterdir():
-        if entry.name not in kept:
-            shutil.rmtree(entry, ignore_errors=True)
+    _remove_folders([entry for entry in parent.iterdir() if entry.name not in kept])
+
+
+#: Files unlinked at once by `_remove_folders`.
+UNLINK_THREADS = 16
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    """Remove folders of arrays, their files unlinked from several threads.
+
+    Freeing a file's blocks dominates here (one by one, ~85 files of a
+    segment of 50 articles take 0.1-0.2 s, every few commits, when small
+    segments are merged), and the file system does it for many files at once
+    as fast as for one. Best effort, like `shutil.rmtree(ignore_errors=True)`.
+    """
+    files: list[str] = []
+    dirs: list[str] = []
+    for folder in folders:
+        if folder.is_dir() and not folder.is_symlink():
+            for root, _subdirs, names in os.walk(folder, topdown=False):
+                files.extend(os.path.join(root, name) for name in names)
+                dirs.append(root)
+        else:
+            files.append(str(folder))
+
+    def unlink(path: str) -> None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+    if len(files) > 1:
+        with ThreadPoolExecutor(min(UNLINK_THREADS, len(files))) as pool:
+            for _ in pool.map(unlink, files):
+                pass
+    else:
+        for path in files:
+            unlink(path)
+    for folder_path in dirs:  # deepest first
+        try:
+            os.rmdir(folder_path)
+        except OSError:
+            pass
+    for folder in folders:  # whatever was left (a subfolder made meanwhile)
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
