@@ -1,6 +1,7 @@
 """Indexing speed against bare pyvi, measured in one run (ratios, not absolutes).
 
     python bench/index.py [--limit N] [--full] [--keep DIR] [--compare-segmenter]
+    python bench/index.py --add-one DIR [--runs N] [--before CHECKOUT --before-index DIR2]
 
 Reads ../shared/data/vietnews/vietnews_valtest.jsonl.xz (43,238 articles; the
 first --limit of them, default 2000, for the timed comparisons) and reports:
@@ -15,7 +16,10 @@ first --limit of them, default 2000, for the timed comparisons) and reports:
   rates swing with the load, CPU time much less;
 - with --full: builds the index of all articles at --keep (default
   /tmp/vnsearch-bench/vietnews-index), then times adding one new article
-  end to end (`vnsearch index new.txt --index DIR` as a subprocess; target ≤ 2 s).
+  end to end (`vnsearch index new.txt --index DIR` as a subprocess; target ≤ 1 s);
+- with --add-one DIR: only that figure, over an existing index (use a copy:
+  each run adds an article), --runs times, alternated with an older checkout
+  (`--before`, run with its own .venv on its own copy `--before-index`).
 """
 
 from __future__ import annotations
@@ -117,24 +121,51 @@ def index_rate_with_pyvi_tagger(jsonl: Path, count: int, workers: int, index_dir
         segment.segment.cache_clear()
 
 
-def add_one_article(index_dir: Path, workdir: Path) -> tuple[float, str]:
-    new = workdir / "bench_new_article.txt"
+def add_one_article(index_dir: Path, workdir: Path, repo: Path = REPO,
+                    python: str = sys.executable) -> tuple[float, str]:
+    """Seconds for `vnsearch index NEW.txt --index DIR`, process start to exit; its line.
+
+    Each call writes an article never seen before (a new file, a new sentence),
+    so the run extracts, analyses and commits it. `repo` and `python` may name
+    another checkout and its interpreter (the code before a change).
+    """
+    stamp = time.time_ns()
+    new = workdir / f"bench_new_article_{stamp}.txt"
     new.write_text(
-        "Huyện ủy Bình Lục tổ chức hội nghị sơ kết công tác xây dựng Đảng\n\n"
+        f"Huyện ủy Bình Lục tổ chức hội nghị sơ kết công tác xây dựng Đảng lần {stamp}\n\n"
         "20/10/2024 08:00\n\n"
         + "Hội nghị đánh giá kết quả thực hiện Kết luận số 21-KL/TW của Ban Chấp hành "
-        "Trung ương về đẩy mạnh xây dựng, chỉnh đốn Đảng và hệ thống chính trị. " * 8,
+        "Trung ương về đẩy mạnh xây dựng, chỉnh đốn Đảng và hệ thống chính trị. " * 8
+        + f"Đợt này có {stamp % 1000} đại biểu dự tại xã Bình Mỹ, tỉnh Hà Nam.",
         "utf-8",
     )
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "vnsearch", "index", str(new), "--index", str(index_dir)],
-        cwd=REPO,
+        [python, "-m", "vnsearch", "index", str(new), "--index", str(index_dir)],
+        cwd=repo,
         capture_output=True,
         text=True,
         check=True,
     )
     return time.perf_counter() - start, result.stdout.strip()
+
+
+def add_one_runs(index_dir: Path, runs: int, before: Path | None,
+                 before_index: Path | None) -> None:
+    """Time adding one article to an existing index `runs` times, alternated with the
+    checkout `before` (its own .venv) on its own copy `before_index` when given."""
+    with tempfile.TemporaryDirectory(prefix="vnsearch-bench-") as tmp:
+        work = Path(tmp)
+        for run in range(1, runs + 1):
+            sides = [("now", REPO, sys.executable, index_dir)]
+            if before is not None and before_index is not None:
+                sides.append(("before", before, str(before / ".venv" / "bin" / "python"),
+                              before_index))
+            for label, repo, python, ix in sides:
+                seconds, line = add_one_article(ix, work, repo, python)
+                load = os.getloadavg()[0]
+                print(f"run {run} {label:6s}: add one article, end to end: {seconds:.2f} s"
+                      f"   (load {load:.2f}; {line})")
 
 
 def main() -> None:
@@ -147,7 +178,17 @@ def main() -> None:
         action="store_true",
         help="also index with VNSEARCH_SEGMENTER=pyvi (pyvi's own features) in the same run",
     )
+    parser.add_argument("--add-one", type=Path, metavar="DIR",
+                        help="only time adding one article to the existing index DIR (a copy)")
+    parser.add_argument("--runs", type=int, default=3, help="with --add-one: how many times")
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="with --add-one: alternate with this checkout (its .venv)")
+    parser.add_argument("--before-index", type=Path, metavar="DIR",
+                        help="with --before: its own copy of the index")
     args = parser.parse_args()
+    if args.add_one is not None:
+        add_one_runs(args.add_one, args.runs, args.before, args.before_index)
+        return
 
     with lzma.open(DATA, "rt", encoding="utf-8") as handle:
         lines = list(itertools.islice(handle, args.limit))

@@ -174,7 +174,8 @@ class ReadingBackend(Protocol):
 # A document is the mapping `schema.document_fields` returns; its "id" is
 # unique in a generation, and its "index_state" value (`schema.encode_state`:
 # id, source path, content hash) is what the indexer reads back with
-# `state_values` to find what changed since. Because the state is a field of
+# `state_values` to find what changed since (a Whoosh run over a few files reads only
+# the values it needs, `whoosh_writing.StateReader`). Because the state is a field of
 # the documents, it is committed with them and can never disagree with them.
 
 

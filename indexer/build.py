@@ -9,8 +9,9 @@ How a run goes:
    one. No index, `--rebuild`, or an index written with another
    `SCHEMA_VERSION` starts over; the old documents are dropped only by the
    final commit, so they stay searchable until then.
-3. Load what the index holds for every article: source file and content
-   hash (`state.py`). A state this version cannot read means starting over.
+3. Load what the index holds for the articles under the run's paths, and
+   later for any id the run reads: source file and content hash
+   (`state.py`). A state this version cannot read means starting over.
 4. Read the input files in watched reading processes (`reading.py`): a file
    whose bytes are unchanged is not even extracted, and a file that crashes
    its process or takes too long costs only itself (reported; its articles
@@ -52,16 +53,16 @@ from .schema import StateError
 from .state import (
     FILES_SIDECAR,
     Claims,
+    ScopedState,
     State,
     load_file_digests,
-    load_state,
     remove_sidecar_temps,
     save_file_digests,
     under,
 )
 from .whoosh_writing import open_update
 from .workers import fewer_collections
-from .writers import ArticleWriter
+from .writers import ArticleWriter, IndexingError
 
 
 @dataclass
@@ -112,24 +113,34 @@ def build_index(
         # files of killed or failed runs: segments no kept TOC names, temp files
         remove_unused(index_dir, [base.ix, base.previous], keep_newer_than=base.ix.generation)
         remove_sidecar_temps(index_dir)
-        state = _starting_state(base, summary)
-        update = open_update(base.ix, base.next_generation, replace=base.start_over)
-        close_fds = tuple(fd for fd in (lock.fd, *update.lock_fds()) if fd is not None)
+        inputs = _input_files(paths, summary)
+        state = _starting_state(base, summary, inputs[1])
         try:
-            _Run(base, update, index_dir, state, summary,
-                 workers or os.cpu_count() or 1, close_fds, stream).run(paths)
-        except BaseException:
-            _cleanup_failed_run(update, index_dir, base)
-            raise
+            update = open_update(base.ix, base.next_generation, replace=base.start_over)
+            close_fds = tuple(fd for fd in (lock.fd, *update.lock_fds()) if fd is not None)
+            try:
+                _Run(base, update, index_dir, state, summary,
+                     workers or os.cpu_count() or 1, close_fds, stream).run(paths, inputs)
+            except StateError as err:
+                _cleanup_failed_run(update, index_dir, base)
+                raise IndexingError(f"the index state cannot be read ({err}); "
+                                    "run again with --rebuild") from err
+            except BaseException:
+                _cleanup_failed_run(update, index_dir, base)
+                raise
+        finally:
+            if isinstance(state, ScopedState):
+                state.close()
     return summary
 
 
-def _starting_state(base: Base, summary: Summary) -> State:
-    """What the base holds; nothing when starting over (or when it cannot be read)."""
+def _starting_state(base: Base, summary: Summary, roots: list[str]) -> State | ScopedState:
+    """What the base holds under `roots` and, on demand, of any id; nothing when starting
+    over (or when it cannot be read)."""
     if base.start_over:
         return {}
     try:
-        return load_state(base.ix)
+        return ScopedState(base.ix, roots)
     except StateError as err:
         summary.warnings.append(f"the index state cannot be read ({err}): rebuilding")
         base.start_over = True
@@ -155,10 +166,23 @@ def _input_files(paths: list[str], summary: Summary) -> tuple[list[str], list[st
     return list(dict.fromkeys(files)), roots
 
 
+def _load_tables() -> None:
+    """Load the place tables before the reading processes are forked.
+
+    A new file is extracted (places found) in a reading process and its
+    articles' place keys computed here: loaded once in this process, both
+    share the tables instead of each loading them.
+    """
+    from .localities import gazetteer
+
+    gazetteer()
+
+
 class _Run:
     """One run from `base`: read the files, write what changed, commit, save the digests."""
 
-    def __init__(self, base: Base, update: IndexUpdate, index_dir: Path, state: State,
+    def __init__(self, base: Base, update: IndexUpdate, index_dir: Path,
+                 state: State | ScopedState,
                  summary: Summary, workers: int, close_fds: tuple[int, ...],
                  stream: TextIO | None) -> None:
         self.base = base
@@ -177,13 +201,16 @@ class _Run:
         #: Files some of whose articles, streamed before the end, did not take their ids.
         self.unclean: set[str] = set()
 
-    def run(self, paths: list[str]) -> None:
-        files, roots = _input_files(paths, self.summary)
+    def run(self, paths: list[str], inputs: tuple[list[str], list[str]] | None = None) -> None:
+        """Index `paths`; `inputs` is their `_input_files` if already listed."""
+        files, roots = inputs if inputs is not None else _input_files(paths, self.summary)
         old_digests = ({} if self.base.start_over
                        else load_file_digests(self.index_dir, self.base.ix.generation))
         claims = Claims(self.state, files, roots, self.summary.warnings)
         self.reading.add_total(len(files))
         tasks = [(path, old_digests.get(path)) for path in files]
+        if any(digest is None for _, digest in tasks):
+            _load_tables()
         try:
             with ReaderPool(tasks, self.workers, self.close_fds, file_timeout()) as pool:
                 for result in pool.results():

@@ -19,11 +19,21 @@ form python-crfsuite accepts, so the labels are bit-for-bit pyvi's:
 
 ``tokenize`` reproduces ``pyvi.ViTokenizer.tokenize`` (same syllabification
 regex, same joining rules) without its quadratic string concatenation.
+
+pyvi itself is not imported: its module unpickles the model as an
+sklearn_crfsuite CRF, which imports scikit-learn (over a second of start-up
+for every `vnsearch index`). The model's bytes are taken from the same
+pickle by an unpickler that builds no scikit-learn object, and the n-gram
+sets are read from pyvi's ``words.txt`` as pyvi reads them. pyvi's own code
+(`pyvi_tag`, the ``VNSEARCH_SEGMENTER=pyvi`` path) is imported on first use.
 """
 
 from __future__ import annotations
 
+import codecs
+import functools
 import hashlib
+import importlib.util
 import os
 import pickle
 import re
@@ -34,11 +44,87 @@ import unicodedata
 from collections.abc import Sequence
 
 import pycrfsuite
-from pyvi import ViTokenizer as _pyvi_module
 
-_PYVI = _pyvi_module.ViTokenizer
-_BI_GRAMS: set[str] = _PYVI.bi_grams
-_TRI_GRAMS: set[str] = _PYVI.tri_grams
+#: pyvi's package folder, found without importing pyvi (its module unpickles the model).
+_PYVI_DIR = os.path.dirname(importlib.util.find_spec("pyvi").origin or "")
+#: pyvi's pickled sklearn_crfsuite CRF (Python 3 build) and its n-gram dictionary.
+PYVI_MODEL = os.path.join(_PYVI_DIR, "models", "pyvi3.pkl")
+PYVI_WORDS = os.path.join(_PYVI_DIR, "models", "words.txt")
+
+
+def _ngrams(path: str) -> tuple[set[str], set[str]]:
+    """pyvi's bi_grams and tri_grams, read as ``ViTokenizer`` reads them."""
+    with open(path, "rb") as f:
+        tokens = f.read().decode("utf-8").split("\n")  # codecs.open: no newline translation
+    bi_grams, tri_grams = set(), set()
+    for token in tokens:
+        spaces = token.count(" ")  # pyvi: len(token.split(" ")) is 2 or 3
+        if spaces == 1:
+            bi_grams.add(token)
+        elif spaces == 2:
+            tri_grams.add(token)
+    return bi_grams, tri_grams
+
+
+_BI_GRAMS, _TRI_GRAMS = _ngrams(PYVI_WORDS)
+
+
+class _Pickled:
+    """Stands in for any class of pyvi's pickle: keeps its state, imports nothing."""
+
+    def __init__(self, *args: object) -> None:
+        self.args = args
+        self.state: object = None
+
+    def __setstate__(self, state: object) -> None:
+        self.state = state
+
+
+class _ModelUnpickler(pickle.Unpickler):
+    """Unpickles pyvi's CRF without scikit-learn: only the crfsuite model's bytes matter.
+
+    sklearn_crfsuite's CRF and FileResource, numpy's scalars and the training
+    log become `_Pickled` holders; ``_codecs.encode`` (how a protocol-2 pickle
+    stores bytes) is the only real callable allowed, so the file runs no
+    other code.
+    """
+
+    _STAND_INS = frozenset({
+        ("sklearn_crfsuite.estimator", "CRF"),
+        ("sklearn_crfsuite._fileresource", "FileResource"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy", "dtype"),
+        ("pycrfsuite._logparser", "TrainLogParser"),
+    })
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) == ("_codecs", "encode"):
+            return codecs.encode
+        if (module, name) in self._STAND_INS:
+            return _Pickled
+        raise pickle.UnpicklingError(f"unexpected class {module}.{name} in pyvi's model")
+
+
+def _model_bytes(path: str = PYVI_MODEL) -> bytes:
+    """The crfsuite model inside pyvi's pickled sklearn_crfsuite CRF."""
+    with open(path, "rb") as f:
+        crf = _ModelUnpickler(f).load()
+    try:
+        data = crf.state["modelfile"].state["__FILE_RESOURCE_DATA__"]
+    except (AttributeError, KeyError, TypeError) as err:
+        raise pickle.UnpicklingError(f"no crfsuite model in {path}") from err
+    if not isinstance(data, bytes):
+        raise pickle.UnpicklingError(f"no crfsuite model in {path}")
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def _pyvi() -> type:
+    """pyvi's own ``ViTokenizer`` (imports scikit-learn): only for the reference path."""
+    from pyvi import ViTokenizer
+
+    return ViTokenizer.ViTokenizer
+
 
 # pyvi's sylabelize() pattern, alternatives in the same order; inner groups
 # made non-capturing so findall() returns the matched strings directly.
@@ -78,21 +164,8 @@ def pyvi_tag(syllables: Sequence[str]) -> list[str]:
     """Labels from pyvi's own code path: the reference ``tag`` must equal (and a fallback)."""
     if not syllables:
         return []
-    return list(_PYVI.model.predict([_PYVI.sent2features(list(syllables), False)])[0])
-
-
-def _model_bytes() -> bytes:
-    """The crfsuite model inside pyvi's pickled sklearn_crfsuite CRF."""
-    try:
-        with open(_PYVI.model.modelfile.name, "rb") as f:
-            return f.read()
-    except (OSError, TypeError, AttributeError):
-        # pyvi's temp copy is gone (e.g. removed by another process): unpickle again.
-        path = os.path.join(os.path.dirname(_pyvi_module.__file__), _PYVI.model_file)
-        with open(path, "rb") as f:
-            crf = pickle.load(f)  # pyvi's own bundled model file
-        with open(crf.modelfile.name, "rb") as f:
-            return f.read()
+    pyvi = _pyvi()
+    return list(pyvi.model.predict([pyvi.sent2features(list(syllables), False)])[0])
 
 
 def _cqdb_keys(data: bytes, base: int) -> set[bytes]:
@@ -127,7 +200,17 @@ def _model_attributes(data: bytes) -> set[bytes] | None:
     return keys if len(keys) == num_attrs else None
 
 
-_MODEL = _model_bytes()  # kept alive: Tagger.open_inmemory does not copy the buffer
+def _pyvi_model_bytes() -> bytes:
+    """The model as pyvi's own module unpickles it: for a pyvi whose pickle holds other
+    classes (then not the proven model either: `PROVEN` is False)."""
+    with open(_pyvi().model.modelfile.name, "rb") as f:
+        return f.read()
+
+
+try:  # kept alive: Tagger.open_inmemory does not copy the buffer
+    _MODEL = _model_bytes()
+except pickle.UnpicklingError:
+    _MODEL = _pyvi_model_bytes()
 _ATTRIBUTES = _model_attributes(_MODEL)
 #: SHA-256 of the crfsuite model in pyvi 0.1.1, the release this module was proven
 #: identical on (0 differing sentences over VietNews val+test, bench/segment_identity.py).

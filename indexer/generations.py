@@ -180,11 +180,12 @@ def ensure_derived(index_dir: str | Path, keep: Iterable[GenerationIndex | None]
     from . import derived
 
     live: set[str] = set()
+    current: set[str] = set()  # kept generations share segments: each checked once
     for ix in keep:
         if ix is None or schema_version(ix) != SCHEMA_VERSION:
             continue
         try:
-            live.update(write_derived(ix))
+            live.update(write_derived(ix, current))
         except Exception:  # noqa: BLE001 - a cache: readers decode Whoosh's files instead
             return
     if prune:  # only under the index lock: no other writer has a folder half-written

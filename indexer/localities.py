@@ -34,12 +34,20 @@ their folded form, as a fallback.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import gc
+import hashlib
 import json
+import os
+import pickle
 import re
+import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 
 from indexer.article import Locality
 from indexer.normalize import fold, normalize
@@ -269,8 +277,8 @@ _ONE_WORD_NAMES = frozenset({"TPHCM", "HCM", "TpHCM"})
 
 @lru_cache(maxsize=1)
 def gazetteer() -> Gazetteer:
-    """The gazetteer, loaded once per process."""
-    return Gazetteer()
+    """The gazetteer, loaded once per process (from the cache of built tables)."""
+    return _generations().gaz
 
 
 # Unit words, as folded token tuples: (levels they introduce, unit types, accented forms).
@@ -1033,9 +1041,96 @@ class _Generations:
         return sorted(out)
 
 
+#: Bump when the classes the cache of built tables pickles change shape.
+CACHE_FORMAT = 1
+#: The data files the tables are built from (their bytes key the cache).
+_CACHE_SOURCES = ("units_2022.tsv", "units_2025.tsv", "map_2022_2025.tsv",
+                  "provinces_2025.json")
+_CACHE_PREFIX = "gazetteer-"
+
+
+def cache_dir() -> Path:
+    """Where built tables are kept between runs: `$VNSEARCH_CACHE_DIR`, else
+    `$XDG_CACHE_HOME/vnsearch`, else `~/.cache/vnsearch`."""
+    explicit = os.environ.get("VNSEARCH_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "vnsearch"
+
+
+def cache_path() -> Path:
+    """The cache file for these data files, this code and this Python (its name is their hash)."""
+    digest = hashlib.sha256(f"{CACHE_FORMAT}:{sys.version_info[:2]}".encode())
+    for name in _CACHE_SOURCES:
+        data = (_DATA / name).read_bytes()
+        digest.update(f"{name}:{len(data)}:".encode())
+        digest.update(data)
+    # the code that builds the tables: a change to it must not meet old tables
+    from indexer import normalize as normalize_module
+    for source in (__file__, normalize_module.__file__):
+        digest.update(Path(source).read_bytes())
+    return cache_dir() / f"{_CACHE_PREFIX}{digest.hexdigest()[:32]}.pickle"
+
+
+def _load_cached(path: Path) -> _Generations | None:
+    """The tables pickled at `path`; None when missing or damaged in any way (rebuilt then)."""
+    collecting = gc.isenabled()
+    gc.disable()  # ~100,000 objects, none freed: the collector would only walk them
+    try:
+        with open(path, "rb") as handle:
+            tables = pickle.load(handle)
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+    if isinstance(tables, _Generations) and isinstance(tables.gaz, Gazetteer):
+        return tables
+    return None
+
+
+def _save_cached(path: Path, tables: _Generations) -> None:
+    """Write the tables atomically (temp file, rename); drop other versions' files.
+
+    Best effort: an unwritable cache folder only means building again next time.
+    """
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{_CACHE_PREFIX}",
+                                         suffix=".tmp", delete=False) as handle:
+            tmp = handle.name
+            pickle.dump(tables, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        tmp = None
+        for old in path.parent.glob(f"{_CACHE_PREFIX}*.pickle"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
 @lru_cache(maxsize=1)
 def _generations() -> _Generations:
-    return _Generations(gazetteer())
+    """The gazetteer and the tables between generations: built from the data files
+    once (~0.6 s), then read from a pickle in `cache_dir()` (~0.1 s) by every process."""
+    try:
+        path: Path | None = cache_path()
+    except OSError:  # the sources cannot be hashed: build, keep nothing
+        path = None
+    tables = _load_cached(path) if path is not None else None
+    if tables is None:
+        tables = _Generations(Gazetteer())
+        if path is not None:
+            _save_cached(path, tables)
+    return tables
 
 
 def unit_2025(code: str) -> Unit2025 | None:

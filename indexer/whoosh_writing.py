@@ -13,8 +13,10 @@ private methods.
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from pickle import dumps
@@ -24,7 +26,7 @@ from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, LockError
-from whoosh.reading import SegmentReader
+from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.system import pack_int, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.util.numlists import delta_encode
@@ -33,7 +35,7 @@ from whoosh.writing import CLEAR, SegmentWriter
 from . import derived
 from .durable import fsync_dir, fsync_file
 from .lock import IndexBusy
-from .schema import build_schema, index_schema_version
+from .schema import build_schema, decode_state, index_schema_version
 from .whoosh_storage import SharedMapStorage
 
 #: Whoosh's name for the index in a folder: TOCs are `_MAIN_<n>.toc`, segments `MAIN_<id>.*`.
@@ -121,12 +123,111 @@ def state_values(ix: GenerationIndex) -> Iterator[bytes]:
                 yield value
 
 
-def write_derived(ix: GenerationIndex) -> list[str]:
+_STATE_STRING = rb'"(?:[^"\\\x00-\x1f\x80-\xff]++|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"'
+#: Values as `schema.encode_state` writes them, back to back: JSON arrays of three
+#: ASCII-escaped strings, which `schema.decode_state` always reads.
+_STATE_VALUES = re.compile(rb"(?:\[%s, %s, %s\])*+" % ((_STATE_STRING,) * 3))
+
+
+class _StateColumn:
+    """One segment's `index_state` column: its values back to back, and where each is."""
+
+    def __init__(self, leaf: Any) -> None:
+        self.leaf = leaf
+        # VarBytesColumn keeps the values back to back, in document order.
+        column = leaf.column_reader(STATE_COLUMN, translate=False)
+        self.offsets, self.lengths = column._offsets, column._lengths
+        count = len(self.lengths)
+        self.end = self.offsets[count - 1] + self.lengths[count - 1] if count else 0
+        self.data = column._dbfile.get(column._basepos, self.end)
+
+    def value(self, docnum: int) -> bytes:
+        start = self.offsets[docnum]
+        return self.data[start:start + self.lengths[docnum]]
+
+    def live_data(self) -> bytes:
+        """The values of the live documents, back to back."""
+        deleted = sorted(self.leaf.deleted_docs_set) if self.leaf.has_deletions() else []
+        if not deleted:
+            return self.data
+        parts, pos = [], 0
+        for docnum in deleted:
+            parts.append(self.data[pos:self.offsets[docnum]])
+            pos = self.offsets[docnum] + self.lengths[docnum]
+        parts.append(self.data[pos:])
+        return b"".join(parts)
+
+
+class StateReader:
+    """The `index_state` values of a generation, found without decoding them all.
+
+    A run over a few files needs the state of those files and of the ids it
+    reads, not of every article: values whose bytes hold a path are found by
+    one substring search over each segment's column data, an id's value by
+    its `id` term, and `check` tells (by one pattern over the data) whether
+    every value reads. Held open for a run; `close` it.
+    """
+
+    def __init__(self, ix: GenerationIndex) -> None:
+        self._reader = ix.reader()
+        try:
+            self._columns = [
+                _StateColumn(leaf) for leaf, _offset in self._reader.leaf_readers()
+                if leaf.doc_count_all() and leaf.has_column(STATE_COLUMN)]
+        except BaseException:
+            self._reader.close()
+            raise
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def check(self) -> None:
+        """Raise `schema.StateError` unless every live document's value reads.
+
+        One pattern over each segment's data; only when it fails are the
+        values decoded one by one (as `state_values` readers do).
+        """
+        for column in self._columns:
+            if _STATE_VALUES.fullmatch(column.live_data()) is None:
+                for docnum in range(len(column.lengths)):  # decode each: the bad one says
+                    if not column.leaf.is_deleted(docnum) and column.lengths[docnum]:
+                        decode_state(column.value(docnum))
+
+    def values_containing(self, needle: bytes) -> Iterator[bytes]:
+        """Every live document's value whose bytes contain `needle` (all of them for b"")."""
+        for column in self._columns:
+            data, offsets, lengths, end = column.data, column.offsets, column.lengths, column.end
+            pos = data.find(needle)
+            while 0 <= pos < end:
+                docnum = bisect_right(offsets, pos) - 1  # the non-empty value holding pos
+                start = offsets[docnum]
+                stop = start + lengths[docnum]
+                if pos + len(needle) <= stop and not column.leaf.is_deleted(docnum):
+                    yield data[start:stop]
+                pos = data.find(needle, max(stop, pos + 1))
+
+    def value_of(self, article_id: str) -> bytes | None:
+        """The value of the live document with this id (the last, should there be two)."""
+        found = None
+        for column in self._columns:
+            try:
+                matcher = column.leaf.postings("id", article_id)
+            except TermNotFound:
+                continue
+            for docnum in matcher.all_ids():
+                value = column.value(docnum)
+                if value:
+                    found = value
+        return found
+
+
+def write_derived(ix: GenerationIndex, current: set[str] | None = None) -> list[str]:
     """Derived arrays (`derived.py`) for every segment of `ix` without current ones.
 
-    Returns the ids of the generation's segments. A test may slow this step
-    down (VNSEARCH_DERIVED_DELAY, seconds) to kill the process right after
-    Whoosh's commit.
+    Returns the ids of the generation's segments. `current` holds segments
+    already known to have current arrays (not checked again) and gets those
+    of `ix`. A test may slow this step down (VNSEARCH_DERIVED_DELAY,
+    seconds) to kill the process right after Whoosh's commit.
     """
     delay = float(os.environ.get("VNSEARCH_DERIVED_DELAY") or 0)
     if delay:
@@ -135,14 +236,19 @@ def write_derived(ix: GenerationIndex) -> list[str]:
         time.sleep(delay)
     toc = ix.toc()
     folder = ix.storage.folder
+    if current is None:
+        current = set()
     for segment in toc.segments:
-        if derived.load(folder, segment.segid, segment.doc_count_all()) is not None:
+        if segment.segid in current \
+                or derived.is_current(folder, segment.segid, segment.doc_count_all()):
+            current.add(segment.segid)
             continue
         reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
         try:
             derived.write(folder, segment.segid, reader)
         finally:
             reader.close()
+        current.add(segment.segid)
     return [segment.segid for segment in toc.segments]
 
 

@@ -7,7 +7,10 @@ from ``ViTokenizer.sent2features`` into its sklearn_crfsuite model).
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import re
+import subprocess
+import sys
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +23,8 @@ from pyvi import ViTokenizer as PyviModule
 from indexer import crfseg, segment
 
 PYVI = PyviModule.ViTokenizer
-CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
 
 
 def pyvi_labels(syllables: list[str]) -> list[str]:
@@ -233,3 +237,47 @@ def test_pyvi_is_the_release_crfseg_was_proven_on() -> None:
     assert importlib.metadata.version("pyvi") == pinned.group(1)
     assert crfseg.PROVEN, "pyvi's model differs from the one crfseg was proven identical on"
     assert segment.get_tagger() is crfseg.tag
+
+
+def test_model_and_dictionary_are_pyvis_own() -> None:
+    """Read without pyvi's module, the CRF model and the n-gram sets are byte for byte pyvi's."""
+    with open(PYVI.model.modelfile.name, "rb") as f:
+        assert crfseg._MODEL == f.read()
+    assert crfseg._BI_GRAMS == PYVI.bi_grams and crfseg._TRI_GRAMS == PYVI.tri_grams
+    assert len(PYVI.bi_grams) > 10_000
+
+
+def test_segmenting_does_not_import_scikit_learn() -> None:
+    """A run adding one article must not pay scikit-learn's import (pyvi's pickle pulls it in)."""
+    code = (
+        "import sys\n"
+        "from indexer import analysis, segment\n"
+        "words = [w.text for w in segment.segment('Xây dựng, chỉnh đốn Đảng ở Hà Nam')]\n"
+        "assert 'Xây_dựng' in words, words\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in\n"
+        "             ('sklearn', 'sklearn_crfsuite', 'pyvi', 'scipy')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_model_pickle_with_other_classes_is_refused(tmp_path: Path) -> None:
+    """The model file is unpickled with only its known classes: anything else runs nothing."""
+    evil = tmp_path / "model.pkl"
+    evil.write_bytes(pickle.dumps(ZeroDivisionError("would run")))
+    with pytest.raises(pickle.UnpicklingError, match="unexpected class"):
+        crfseg._model_bytes(str(evil))
+
+
+def test_pyvi_fallback_still_gives_the_same_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """VNSEARCH_SEGMENTER=pyvi loads pyvi on demand; both taggers agree."""
+    monkeypatch.setenv("VNSEARCH_SEGMENTER", "pyvi")
+    segment.get_tagger.cache_clear()
+    try:
+        assert segment.get_tagger() is crfseg.pyvi_tag
+        syllables = PYVI.sylabelize("Hội nghị sơ kết công tác xây dựng Đảng")[1]
+        assert crfseg.pyvi_tag(syllables) == crfseg.tag(syllables) == pyvi_labels(syllables)
+    finally:
+        monkeypatch.delenv("VNSEARCH_SEGMENTER")
+        segment.get_tagger.cache_clear()

@@ -139,6 +139,63 @@ def test_damaged_or_stale_arrays_are_ignored_then_rewritten(built: Path, tmp_pat
     assert json.loads((built / FOLDER / segid / MANIFEST).read_text("utf-8")) == manifest
 
 
+@pytest.mark.parametrize("damage", ["intact", "cut in the data", "cut in the header",
+                                    "missing", "another length", "not an array",
+                                    "pickled objects"])
+def test_the_indexers_check_agrees_with_what_readers_load(built: Path, tmp_path: Path,
+                                                          damage: str) -> None:
+    """After each commit the indexer checks every kept segment's arrays from their headers
+    alone: it must find current exactly what a reader would map."""
+    import numpy as np
+
+    from indexer import derived
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(built, index_dir)
+    (segid,) = derived_ids(index_dir)
+    folder = index_dir / FOLDER / segid
+    count = json.loads((folder / MANIFEST).read_text("utf-8"))["doc_count_all"]
+    target = folder / "len.body_s.npy"
+    whole = target.read_bytes()
+    if damage == "cut in the data":
+        target.write_bytes(whole[:-1])
+    elif damage == "cut in the header":
+        target.write_bytes(whole[:40])
+    elif damage == "missing":
+        target.unlink()
+    elif damage == "another length":
+        np.save(target, np.zeros(count + 1, dtype=np.uint16))
+    elif damage == "not an array":
+        target.write_bytes(b"\x93NUMPY\x01\x00" + b"x" * 200)
+    elif damage == "pickled objects":
+        np.save(target, np.array([None] * count, dtype=object), allow_pickle=True)
+    loaded = derived.load(index_dir, segid, count) is not None
+    assert derived.is_current(index_dir, segid, count) == loaded == (damage == "intact")
+
+
+def test_arrays_of_segments_gone_are_removed_and_live_ones_kept(built: Path,
+                                                                 tmp_path: Path) -> None:
+    """The arrays of merged-away segments and of killed writes go at the next commit."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(built, index_dir)
+    (live,) = derived_ids(index_dir)
+    dead = index_dir / FOLDER / "zzdeadsegment0000"
+    shutil.copytree(index_dir / FOLDER / live, dead)  # a segment no TOC names any more
+    half = index_dir / FOLDER / f".{live}.k1ll3d"  # a write killed before its rename
+    (half / "deeper").mkdir(parents=True)
+    for i in range(40):
+        (half / f"a{i}.npy").write_bytes(b"x" * 5000)
+    (half / "deeper" / "b.npy").write_bytes(b"y")
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "corpus", corpus)
+    (corpus / "moi.txt").write_text("Bài mới\n\nMột bài mới ở Hà Nam.\n", "utf-8")
+    result = build_index_with_cli(corpus, index_dir)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(index_dir / FOLDER)) == sorted(segment_ids(index_dir))
+    assert live in derived_ids(index_dir) and not dead.exists() and not half.exists()
+    assert SearchEngine(index_dir).search("Hà Nam")["total"] > 0
+
+
 def test_sigkill_between_whoosh_commit_and_arrays_leaves_a_searchable_index(
         built: Path, tmp_path: Path) -> None:
     """Killed after the TOC is written, before the arrays: the new article is found."""

@@ -438,8 +438,12 @@ def test_backup_under_the_lock_as_the_readme_says(tmp_path: Path) -> None:
     )
 
 
-def test_full_temporary_folder_is_a_clear_message(tmp_path: Path) -> None:
-    """pyvi unpacks its model into a temporary file; a full disk there is no traceback."""
+def test_file_size_limit_is_a_clear_message(tmp_path: Path) -> None:
+    """Writes that fail (EFBIG, as on a full disk) give one clear line, no traceback.
+
+    The segmenter reads its model in memory, so it writes no temporary file
+    and starts whatever the limit; the index's own write is what fails.
+    """
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
 
@@ -451,5 +455,9 @@ def test_full_temporary_folder_is_a_clear_message(tmp_path: Path) -> None:
                             preexec_fn=tiny_files)
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    assert "File too large" in result.stderr and "word segmenter" in result.stderr
-    assert not (tmp_path / "index").exists() or not any((tmp_path / "index").glob("*.toc"))
+    assert "File too large" in result.stderr and "cannot write the index in" in result.stderr
+    assert "the index was not changed" in result.stderr
+    assert not any((tmp_path / "index").glob("*.seg"))  # nothing half-written is kept
+    assert run_index(corpus, tmp_path / "index").stdout.strip() == (
+        "added 5, updated 0, deleted 0, unchanged 0, failed 0"
+    )

@@ -250,15 +250,14 @@ def cluster_command(folder: str, shards: int, replicas: int, host: str, port: in
 def index_command(paths: list[str], index_dir: str, rebuild: bool, workers: int | None,
                   backend: str = "whoosh") -> int:
     """`vnsearch index`: the summary line on stdout, problems on stderr; the exit status."""
-    try:  # pyvi unpacks its model into a temporary file: a full disk shows here first
+    try:  # loads the word segmenter's model files
         from indexer.build import build_index
         from indexer.lock import IndexBusy
         from indexer.writers import IndexingError
     except OSError as err:
         where = f" ({err.filename})" if err.filename else ""
         _err(f"vnsearch index: cannot load the word segmenter: {err.strerror or err}"
-             f"{where}; free some space (or set TMPDIR) and run again; "
-             "the index was not changed")
+             f"{where}; the index was not changed")
         return EXIT_FAILED
     builder = build_index
     store_errors: tuple[type[Exception], ...] = ()
