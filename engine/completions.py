@@ -87,7 +87,7 @@ def completions(prefix: str, vocab: Vocabulary, limit: int = 8,
 def _spelling(vocab: Vocabulary, key: str, typed: list[str | None], partial: str) -> str | None:
     """The most frequent accented word for `key` agreeing with what was typed."""
     parts = key.split("_")
-    for word, _df in vocab.accented.get(key, ()):
+    for word, _df in vocab.forms(key):
         syllables = word.split("_")
         if len(syllables) != len(parts):
             continue

@@ -35,7 +35,8 @@ B = {"title": 0.5, "title_f": 0.5, "title_s": 0.5, "title_a": 0.5,
      "body": 0.75, "body_f": 0.75, "body_s": 0.75, "body_a": 0.75}
 #: Score of an article the directive filter finds for a code it does not write as a code.
 DIRECTIVE_SCORE = 1.0
-#: Phrase checks over more candidates than this decode the whole posting list once.
+#: Phrase checks over more candidates than this decode the whole posting list once
+#: (unless the backend gathers the candidates' positions from a map, at any count).
 DECODE_ALL_ABOVE = 300
 #: Adjacent concept pairs checked for the proximity bonus (long questions have many).
 MAX_PAIRS = 8
@@ -282,7 +283,7 @@ class Scorer:
 
     def compounds_with(self, syllable: str) -> list[tuple[str, int]]:
         """Accented compounds holding the accented `syllable`, most frequent first."""
-        return self.vocab.compounds.get(syllable, [])
+        return self.vocab.compounds_with(syllable)
 
     # -- phrases ---------------------------------------------------------------
 
@@ -328,7 +329,9 @@ class Scorer:
             if matcher is not None:  # the backend matches phrases where positions live
                 out[matcher(keys, docs)] = True
                 continue
-            if len(docs) > DECODE_ALL_ABOVE:
+            mapped = getattr(self.view, "positions_mapped", None)
+            if len(docs) > DECODE_ALL_ABOVE and not (
+                    mapped is not None and all(mapped(field) for field, _ in keys)):
                 out[self.phrase_by_keys(keys, docs)] = True
                 continue
             found: dict[tuple[str, str], np.ndarray] = {}

@@ -236,7 +236,7 @@ def _as_written(texts: list, folded: tuple[str, ...],
 def _as_typed(concept: Concept, vocab: Vocabulary) -> Concept:
     """The concept with its unaccented syllables fixed when, as typed, it is a real word."""
     typed = "_".join(t or f for t, f in zip(concept.typed, concept.folded, strict=True))
-    if any(word == typed for word, _df in vocab.accented.get(concept.key, ())):
+    if any(word == typed for word, _df in vocab.forms(concept.key)):
         return Concept(concept.folded, tuple(typed.split("_")), concept.codes)
     return concept
 

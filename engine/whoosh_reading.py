@@ -371,6 +371,10 @@ class IndexView:
                         matcher.next()
         return out
 
+    def positions_mapped(self, field: str) -> bool:
+        """True when every segment's positions of `field` are in the mapped arrays."""
+        return all(_mapped_positions(leaf, field) is not None for leaf, _ in self.leaves)
+
     def position_keys_in(self, field: str, term: str, docs: np.ndarray) -> np.ndarray:
         """Occurrences of `term` in the sorted docnums `docs`, as sorted keys
         `docnum << 24 | position` (vectorised over the mapped arrays)."""
