@@ -172,9 +172,20 @@ def syllables(text: str) -> list[Syl]:
 _PLAIN_WORD = re.compile(r"[^\W\d_]+(?: [^\W\d_]+)*")
 
 
-@lru_cache(maxsize=50_000)
+@lru_cache(maxsize=20_000)
 def _word_syllables(word: str) -> tuple[tuple[str, str, int, int], ...]:
-    """(folded, lowered, start, end) of each syllable of one word as written."""
+    """(folded, lowered, start, end) of each syllable of one word as written.
+
+    A word of letters and single spaces (most words) is its space-separated
+    syllables; any other is split by the segmenter's rules.
+    """
+    if _PLAIN_WORD.fullmatch(word):
+        out = []
+        start = 0
+        for piece in word.split(" "):
+            out.append((*_forms(piece), start, start + len(piece)))
+            start += len(piece) + 1
+        return tuple(out)
     return tuple((*_forms(unit.text), unit.start, unit.end) for unit in syllable_units(word))
 
 
@@ -187,20 +198,10 @@ def text_syllables(text: str, spans: list[tuple[int, int]]) -> list[Syl]:
     """
     out: list[Syl] = []
     append = out.append
-    plain = _PLAIN_WORD.fullmatch
-    forms = _forms
-    make = tuple.__new__  # Syl(...) without NamedTuple's Python-level __new__: 3x fewer calls
+    make = tuple.__new__  # Syl(...) without NamedTuple's Python-level __new__
+    of_word = _word_syllables
     for start, end in spans:
-        word = text[start:end]
-        if plain(word):
-            if " " not in word:
-                append(make(Syl, (*forms(word), start, end)))
-                continue
-            for piece in word.split(" "):
-                append(make(Syl, (*forms(piece), start, start + len(piece))))
-                start += len(piece) + 1
-            continue
-        for folded_form, lowered, a, b in _word_syllables(word):
+        for folded_form, lowered, a, b in of_word(text[start:end]):
             append(make(Syl, (folded_form, lowered, start + a, start + b)))
     return out
 
