@@ -61,8 +61,13 @@ class LiveServer:
         from waitress import wasyncore
 
         self.server.task_dispatcher.shutdown()
-        wasyncore.close_all(self.server._map)
+        # Closed from the server's own loop (its wake-up pipe runs the thunk there):
+        # closed from here, the loop's select() could meet a closed descriptor.
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
         self.thread.join(timeout=5)
+        if self.thread.is_alive():  # the loop did not wake up: close from here after all
+            wasyncore.close_all(self.server._map)
+            self.thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
