@@ -411,8 +411,8 @@ def test_flask_cli_finds_the_app() -> None:
     result = subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "routes"],
                             cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
-    for rule in ("/search", "/api/search", "/article/<path:doc_id>",
-                 "/api/article/<path:doc_id>", "/api/suggest"):
+    for rule in ("/search", "/api/search", "/article/<docid:doc_id>",
+                 "/api/article/<docid:doc_id>", "/api/suggest"):
         assert rule in result.stdout
 
 
@@ -425,3 +425,30 @@ def test_missing_index_is_a_clear_503(tmp_path: Path) -> None:
     api = client.get("/api/search?q=a")
     assert api.status_code == 503 and api.get_json()["error"]["status"] == 503
     assert client.get("/").status_code == 200
+
+
+def test_articles_whose_ids_hold_slashes_open_from_their_links(tmp_path: Path) -> None:
+    """Ids that are a source's own path (`/2026/01/tin-moi`) open from the results page."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    articles = [
+        {"id": "/2026/01/tin-moi", "title": "Xã Bình Mỹ đón Tết", "date": "2026-01-05",
+         "body": "Xã Bình Mỹ tổ chức đón Tết Bính Ngọ."},
+        {"id": "a/b c?d#e", "title": "Phường Bình Mỹ làm đường", "date": "2026-01-06",
+         "body": "Phường Bình Mỹ khởi công con đường mới."},
+    ]
+    (corpus / "news.jsonl").write_text(
+        "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles), "utf-8")
+    result = build_index_with_cli(corpus, tmp_path / "index")
+    assert result.returncode == 0, result.stderr
+    server = LiveServer(tmp_path / "index")
+    try:
+        page = fetch(server.url + "/search?q=binh+my").text
+        links = re.findall(r'href="(/article/[^"?]+)', page)
+        assert len(links) == 2
+        for link in links:
+            assert fetch(server.url + link).status == 200
+        assert {fetch(server.url + "/api" + link).json()["id"] for link in links} \
+            == {a["id"] for a in articles}
+    finally:
+        server.stop()

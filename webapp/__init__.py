@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, request
 from flask_compress import Compress
+from werkzeug.routing import PathConverter
 
 #: Strict by design: every script and style is a static file of our own.
 CONTENT_SECURITY_POLICY = (
@@ -63,6 +64,17 @@ def same_site_location(location: str) -> str:
     return urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
+class DocIdConverter(PathConverter):
+    """An article id in a URL path: any text, slashes included, a leading one too.
+
+    Ids are often a source's own path (`/2026/01/tin-moi`); Werkzeug's `path`
+    refuses a leading slash.
+    """
+
+    regex = ".+?"
+    part_isolating = False  # Werkzeug would infer True from a regex without "/"
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. Config keys: INDEX_DIR (default `$VNSEARCH_INDEX` or `./index`)."""
     app = Flask(__name__)
@@ -89,6 +101,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # A `//` in a path is taken as typed (a 404, or an id that holds it), not
     # merged into a redirect built from the Host header, which a client names.
     app.url_map.merge_slashes = False
+    app.url_map.converters["docid"] = DocIdConverter
 
     from .api import api
     from .errors import register_error_handlers

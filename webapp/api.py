@@ -35,7 +35,7 @@ def timeline() -> dict[str, Any]:
                                  date_to=state.date_to or None)
 
 
-@api.get("/article/<path:doc_id>")
+@api.get("/article/<docid:doc_id>")
 def article(doc_id: str) -> dict[str, Any]:
     """The article record with `title_html`/`body_html` highlighted for `q`, and related."""
     q = query_param(request.args)

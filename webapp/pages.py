@@ -69,7 +69,7 @@ def facet_branch() -> str:
                            label=unit_name("province", parent))
 
 
-@pages.get("/article/<path:doc_id>")
+@pages.get("/article/<docid:doc_id>")
 def article(doc_id: str) -> str:
     """One article, the query highlighted, with links to filter by its facets.
 
