@@ -7,6 +7,7 @@ kernel, so every process's parent is read instead.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,11 +47,24 @@ def wait_for_children(pid: int, count: int, timeout: float = 60) -> list[int]:
     raise AssertionError(f"process {pid} never had {count} children")
 
 
+def child_log() -> IO[bytes]:
+    """A temporary file for a child's output that the test may read while the child runs.
+
+    O_APPEND: the child's writes always land at the end. Without it they land
+    at the offset the child shares with the reader, which `seek(0)` moves, and
+    a line written meanwhile would overwrite the start of the log.
+    """
+    log = tempfile.TemporaryFile()
+    flags = fcntl.fcntl(log.fileno(), fcntl.F_GETFL)
+    fcntl.fcntl(log.fileno(), fcntl.F_SETFL, flags | os.O_APPEND)
+    return log
+
+
 class Served:
     """`vnsearch serve --index DIR --port 0 OPTIONS` in a subprocess, once it listens."""
 
     def __init__(self, index_dir: Path, *options: str, timeout: float = 120) -> None:
-        self.log = tempfile.TemporaryFile()
+        self.log = child_log()
         port = () if "--port" in options else ("--port", "0")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "vnsearch", "serve", "--index", str(index_dir), *port,

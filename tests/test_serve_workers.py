@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -52,7 +51,7 @@ class Served(processes.Served):
 
 def test_workers_share_one_port_and_a_killed_worker_is_replaced(search_index: Path) -> None:
     """Two processes answer on the port; one killed, the site keeps answering and gets it back."""
-    log = tempfile.TemporaryFile()
+    log = processes.child_log()
     proc = subprocess.Popen(
         [sys.executable, "-m", "vnsearch", "serve", "--index", str(search_index),
          "--port", "0", "--workers", "2"],
