@@ -64,7 +64,7 @@ def _written(texts: list, concepts: list[Concept], vocab: Vocabulary,
     no article writes it so beside its neighbour: `binh luc` over 2026 news,
     where `Bình Lục` no longer occurs, is not `Bính lực`.
     """
-    out: list[tuple[str, Concept | None]] = []  # (as written, the lone syllable accented here)
+    out: list[tuple[str, bool]] = []  # (as written, a lone syllable accented here)
     i = 0
     while i < len(concepts):
         for j in range(min(len(concepts), i + 6), i, -1):
@@ -72,14 +72,14 @@ def _written(texts: list, concepts: list[Concept], vocab: Vocabulary,
             typed = tuple(t for c in concepts[i:j] for t in c.typed)
             found = _as_written(texts, folded, typed)
             if found is not None:
-                out.append((found, _lone(concepts[i]) if j == i + 1 else None))
+                out.append((found, j == i + 1 and _lone(concepts[i])))
                 i = j
                 break
         else:
             out.append((_restore(concepts[i], vocab), _lone(concepts[i])))
             i += 1
     for (first, lone_first), (second, lone_second) in zip(out, out[1:], strict=False):
-        if lone_first is not None or lone_second is not None:
+        if lone_first or lone_second:
             pair = syllables(f"{first.split()[-1]} {second.split()[0]}")
             if len(pair) == 2 and not occurs(tuple(s.folded for s in pair),
                                              tuple(s.lowered for s in pair)):
@@ -87,9 +87,9 @@ def _written(texts: list, concepts: list[Concept], vocab: Vocabulary,
     return " ".join(text for text, _ in out)
 
 
-def _lone(concept: Concept) -> Concept | None:
-    """The concept when it is one syllable typed without accents, else None."""
-    return concept if len(concept.folded) == 1 and not concept.accented else None
+def _lone(concept: Concept) -> bool:
+    """True for a concept of one syllable typed without accents."""
+    return len(concept.folded) == 1 and not concept.accented
 
 #: A typo is corrected to an indexed syllable at most this many edits away.
 MAX_EDITS = 2

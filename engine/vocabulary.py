@@ -33,7 +33,7 @@ class Vocabulary:
         self.min_compound_df = 2 if self.doc_count >= 1000 else 1
         self._sorted_keys: list[str] | None = None
         self._syllable_list: list[str] | None = None
-        self._compounds: dict[str, str] | None = None
+        self._compounds: dict[str, list[tuple[str, int]]] | None = None
         #: Accented terms whose document frequency changed since `previous`.
         self.changed_accented: set[str] | None = None
         if previous is not None and all(field in changes for field in lex):
@@ -46,9 +46,10 @@ class Vocabulary:
             for term, df in lex[field].items():
                 forms = accented.setdefault(folded(term), {})
                 forms[term] = max(forms.get(term, 0), df)
-        #: Folded word → its accented spellings, most frequent first, packed (`forms`).
-        self.accented: dict[str, str] = {
-            key: _pack(sorted(forms.items(), key=lambda kv: (-kv[1], kv[0])))
+        #: Folded word → its accented spellings with their document frequencies,
+        #: most frequent first.
+        self.accented: dict[str, list[tuple[str, int]]] = {
+            key: sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
             for key, forms in accented.items()
         }
 
@@ -66,7 +67,7 @@ class Vocabulary:
         for term in changed:
             by_key.setdefault(folded(term), set()).add(term)
         for key, terms in by_key.items():
-            forms = dict(_unpack(accented.get(key, "")))
+            forms = dict(accented.get(key, ()))
             for term in terms:
                 df = max(lex["body"].get(term, 0), lex["title"].get(term, 0))
                 if df > 0:
@@ -74,7 +75,7 @@ class Vocabulary:
                 else:
                     forms.pop(term, None)
             if forms:
-                accented[key] = _pack(sorted(forms.items(), key=lambda kv: (-kv[1], kv[0])))
+                accented[key] = sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))
             else:
                 accented.pop(key, None)
         self.accented = accented
@@ -154,25 +155,26 @@ class Vocabulary:
 
     def forms(self, key: str) -> list[tuple[str, int]]:
         """The accented spellings of folded word `key` with their document frequencies."""
-        return _unpack(self.accented.get(key, ""))
+        return self.accented.get(key, [])
 
     @property
-    def compounds(self) -> dict[str, str]:
-        """Accented syllable → the accented compounds holding it, packed (`compounds_with`)."""
+    def compounds(self) -> dict[str, list[tuple[str, int]]]:
+        """Accented syllable → the accented compounds holding it, most frequent first."""
         if self._compounds is None:
             index: dict[str, list[tuple[str, int]]] = {}
-            for packed in self.accented.values():
-                for pair in _unpack(packed):
+            for forms in self.accented.values():
+                for pair in forms:
                     if "_" in pair[0]:
                         for part in set(pair[0].split("_")):
                             index.setdefault(part, []).append(pair)
-            self._compounds = {part: _pack(sorted(forms, key=lambda kv: -kv[1]))
-                               for part, forms in index.items()}
+            for forms in index.values():
+                forms.sort(key=lambda kv: -kv[1])
+            self._compounds = index
         return self._compounds
 
     def compounds_with(self, syllable: str) -> list[tuple[str, int]]:
         """Accented compounds holding the accented `syllable`, most frequent first."""
-        return _unpack(self.compounds.get(syllable, ""))
+        return self.compounds.get(syllable, [])
 
     # -- codes and completion --------------------------------------------------
 
@@ -207,41 +209,27 @@ class Vocabulary:
         return [k for k in self.with_prefix(prefix, 200) if "/" in k]
 
 
-def _updated_compounds(previous: dict[str, str], changed: dict[str, set[str]],
-                       accented: dict[str, str]) -> dict[str, str]:
+def _updated_compounds(previous: dict[str, list[tuple[str, int]]],
+                       changed: dict[str, set[str]],
+                       accented: dict[str, list[tuple[str, int]]]
+                       ) -> dict[str, list[tuple[str, int]]]:
     """The previous syllable → compounds index, redone for the changed compounds only."""
     out = dict(previous)
     for key, words in changed.items():
-        now = dict(_unpack(accented.get(key, "")))
+        now = dict(accented.get(key, ()))
         for word in words:
             if "_" not in word:
                 continue
             df = now.get(word, 0)
             for part in set(word.split("_")):
-                forms = [f for f in _unpack(out.get(part, "")) if f[0] != word]
+                forms = [f for f in out.get(part, ()) if f[0] != word]
                 if df:
                     forms.append((word, df))
                     forms.sort(key=lambda kv: -kv[1])
                 if forms:
-                    out[part] = _pack(forms)
+                    out[part] = forms
                 else:
                     out.pop(part, None)
-    return out
-
-
-def _pack(forms: list[tuple[str, int]]) -> str:
-    """(word, df) pairs as one string: one object per entry instead of a list of
-    tuples, so that a server's workers reading it touch (and copy) few shared pages."""
-    return "\n".join(f"{word}\t{df}" for word, df in forms)
-
-
-def _unpack(packed: str) -> list[tuple[str, int]]:
-    if not packed:
-        return []
-    out = []
-    for line in packed.split("\n"):
-        word, _, df = line.partition("\t")
-        out.append((word, int(df)))
     return out
 
 

@@ -55,8 +55,6 @@ EMPTY_IDS = np.zeros(0, dtype=np.int32)
 EMPTY_TF = np.zeros(0, dtype=np.float32)
 #: Upper bound for cached postings, in bytes.
 CACHE_BYTES = 192 * 1024 * 1024
-#: Position keys computed from mapped arrays, kept for phrases of common syllables.
-MAPPED_KEYS_BYTES = 32 * 1024 * 1024
 
 
 def newest_stamp(index_dir: str | Path) -> tuple[int, int] | None:
@@ -243,7 +241,6 @@ class IndexView:
         self._lengths: dict[str, np.ndarray] = {}
         self._avg: dict[str, float] = {}
         self._cache: LRUCache = LRUCache(CACHE_BYTES, getsizeof=_arrays_size)
-        self._mapped_keys: LRUCache = LRUCache(MAPPED_KEYS_BYTES, getsizeof=_arrays_size)
         self._lock = threading.RLock()
         self._lexicons: dict[str, dict[str, int]] = {}
         self._mapped_fields: dict[str, bool] = {}
@@ -402,7 +399,7 @@ class IndexView:
         """
         key = (f"{field}\x00pos", term)
         with self._lock:
-            hit = self._cache.get(key) or self._mapped_keys.get(key)
+            hit = self._cache.get(key)
             if hit is not None:
                 return hit[0]
             parts: list[np.ndarray] = []
@@ -439,9 +436,9 @@ class IndexView:
                             parts.append((doc << 24) | pos)
                         matcher.next()
             keys = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-            # Mapped: quick to compute again, so kept in a small cache of its own.
-            cache = self._cache if decoded else self._mapped_keys
-            return remember(cache, key, (keys, EMPTY_TF))[0]
+            if decoded:  # from the map alone it is quick to compute again: not kept
+                remember(self._cache, key, (keys, EMPTY_TF))
+            return keys
 
     def _matcher(self, leaf: object, field: str, term: str) -> Any:
         """Whoosh's matcher for `term` in one segment, or None when the segment lacks it."""

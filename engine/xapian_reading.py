@@ -467,10 +467,7 @@ class XapianView:
             hit = self._cache.get(key)
             if hit is not None:
                 return hit[0]
-            docs = self.postings(view, word)[0]
-            parts = [(doc << 24) | np.asarray(pos, dtype=np.int64)
-                     for doc, pos in self.positions(view, word, docs).items()]
-            keys = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+            keys = self.position_keys_in(view, word, self.postings(view, word)[0])
             try:
                 self._cache[key] = (keys, EMPTY_TF)
             except ValueError:

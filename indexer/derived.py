@@ -113,6 +113,8 @@ class SegmentArrays:
 
 
 _NO_KEYS = np.zeros(0, dtype=np.int64)
+#: The position bits of a key `docnum << 24 | position`.
+POSITION_MASK = (1 << 24) - 1
 
 
 class Postings:
@@ -162,21 +164,11 @@ class Postings:
 
     def positions_of(self, term: str, wanted: np.ndarray) -> dict[int, list[int]]:
         """Positions of `term` in each of the sorted local docnums `wanted` that hold it."""
-        row = self.row(term)
-        if row is None:
-            return {}
-        start, end = int(self.starts[row]), int(self.starts[row + 1])
-        docs = self.docs[start:end]
-        if not len(docs):  # a merge can keep a term whose documents were all deleted
-            return {}
-        at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
-        hits = at[docs[at] == wanted]
-        if not len(hits):
-            return {}
-        counts = self.tfs[start:end].astype(np.int64)
-        first = int(self.pos_starts[row]) + np.concatenate(([0], np.cumsum(counts)[:-1]))
-        return {int(docs[i]): self.positions[first[i]:first[i] + counts[i]].tolist()
-                for i in hits.tolist()}
+        keys = self.position_keys_in(term, wanted)
+        docs = keys >> 24
+        bounds = np.flatnonzero(np.diff(docs)) + 1
+        return {int(part[0] >> 24): (part & POSITION_MASK).tolist()
+                for part in np.split(keys, bounds) if len(part)}
 
     def position_keys_in(self, term: str, wanted: np.ndarray) -> np.ndarray:
         """Occurrences of `term` in the sorted local docnums `wanted`, as sorted keys

@@ -9,9 +9,9 @@ engine answers one query at a time), and replaces a worker that dies or
 hangs. Before forking, the master builds the newest generation's vocabulary
 once and freezes its objects out of the collector (`share_before_fork`): the
 workers adopt it and share its pages instead of each building ~120 MB of
-their own at 43k articles. Each worker serves its connections with waitress (`WaitressWorker`),
-which keeps the bounds below per process; gunicorn's own workers have no
-request-body limit and let idle sockets hold their threads.
+their own at 43k articles. Each worker serves its connections with waitress
+(`WaitressWorker`), which keeps the bounds below per process; gunicorn's own
+workers have no request-body limit and let idle sockets hold their threads.
 
 The server's resources are bounded (see `ServerLimits`): open connections,
 request line and headers, request bodies (the site only answers GET, so a
@@ -318,7 +318,7 @@ class SiteApplication(BaseApplication):
             "loglevel": "warning",
             "proc_name": "vnsearch-serve",
             "when_ready": lambda _arbiter: self.on_ready and self.on_ready(),
-            # a worker started later (one replaced after a crash) shares them too
+            # before each fork, the first ones and a replacement after a crash alike
             "pre_fork": lambda _arbiter, _worker: share_before_fork(self.index_dir),
         }
         for key, value in settings.items():
@@ -446,6 +446,5 @@ def run_site(index_dir: str, sockets: list[socket.socket], workers: int, threads
     logging.basicConfig()  # waitress reports refused and dropped connections through logging
     limits = connection_limits(connection_limit)
     limit_malloc_arenas()
-    share_before_fork(index_dir)
     SiteApplication(index_dir, sockets, workers, threads, limits, on_ready).run()
     sys.stdout.flush()
