@@ -243,13 +243,18 @@ def write_derived(ix: GenerationIndex, current: set[str] | None = None) -> list[
                 or derived.is_current(folder, segment.segid, segment.doc_count_all()):
             current.add(segment.segid)
             continue
-        reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
-        try:
-            derived.write(folder, segment.segid, reader)
-        finally:
-            reader.close()
+        derive_segment(ix.storage, toc.schema, segment)
         current.add(segment.segid)
     return [segment.segid for segment in toc.segments]
+
+
+def derive_segment(storage: FileStorage, schema: Any, segment: Segment) -> None:
+    """Write one segment's derived arrays, read back from its finished files."""
+    reader = SegmentReader(storage, schema, segment)
+    try:
+        derived.write(storage.folder, segment.segid, reader)
+    finally:
+        reader.close()
 
 
 def fsync_segments(storage: FileStorage, segments: Sequence[Segment]) -> None:
@@ -470,11 +475,16 @@ class WhooshPartWriter:
     The segments are not named by any TOC until the update commits them; if
     the process dies, their files are left for the update's clean-up. A new
     segment is started past `MAX_BUFFERED_POSTINGS`, so memory stays bounded.
+    With `derive`, each segment's derived arrays are written as soon as it is
+    finished, in this process, rather than one segment after another after
+    the commit; failing that (a full disk), the commit's `ensure_derived`
+    writes them.
     """
 
-    def __init__(self, base: GenerationIndex, schema: Any) -> None:
+    def __init__(self, base: GenerationIndex, schema: Any, derive: bool = False) -> None:
         self._base = base
         self._schema = schema
+        self._derive = derive
         self._done: list[Segment] = []
         self._writer = self._new_writer()
 
@@ -486,16 +496,24 @@ class WhooshPartWriter:
     def add(self, fields: Mapping[str, Any]) -> None:
         self._writer.add_document(**fields)
         if self._writer.buffered >= MAX_BUFFERED_POSTINGS:
-            self._done.append(self._writer._finalize_segment())
+            self._finalize()
             self._writer = self._new_writer()
+
+    def _finalize(self) -> None:
+        segment = self._writer._finalize_segment()
+        self._done.append(segment)
+        if self._derive:
+            try:
+                derive_segment(self._base.storage, self._schema, segment)
+            except Exception:  # noqa: BLE001 - a cache: ensure_derived tries again
+                pass
 
     def finish(self) -> list[Segment] | None:
         """The finished segments (picklable), or None when no document was added."""
-        writer = self._writer
-        if writer._added:
-            self._done.append(writer._finalize_segment())
+        if self._writer._added:
+            self._finalize()
         else:
-            writer._close_segment()
+            self._writer._close_segment()
         return self._done or None
 
     def close(self) -> None:
@@ -525,15 +543,15 @@ class WhooshUpdate:
         self._own: WhooshPartWriter | None = None
 
     def add(self, fields: Mapping[str, Any]) -> None:
-        if self._own is None:
-            self._own = self.part_writer()
+        if self._own is None:  # derived after the commit, with the rest
+            self._own = WhooshPartWriter(self._base, self._writer.schema)
         self._own.add(fields)
 
     def delete(self, article_id: str) -> None:
         self._writer.delete_by_term("id", article_id)
 
     def part_writer(self) -> WhooshPartWriter:
-        return WhooshPartWriter(self._base, self._writer.schema)
+        return WhooshPartWriter(self._base, self._writer.schema, derive=True)
 
     def lock_fds(self) -> tuple[int, ...]:
         fd = getattr(self._writer.writelock, "fd", None)

@@ -12,6 +12,7 @@ common terms fill several posting blocks.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,10 @@ import pytest
 from whoosh import index
 from whoosh.writing import SegmentWriter
 
-from indexer import whoosh_writing
+from indexer import derived, whoosh_writing
 from indexer.build import build_index
 from indexer.extract import extract_file
+from indexer.generations import ensure_derived, open_newest_readable
 from indexer.schema import build_schema, content_hash, document_fields
 from indexer.whoosh_writing import create_generation, open_update
 
@@ -171,3 +173,20 @@ def test_parallel_run_reads_back_as_one_process_run(tmp_path: Path) -> None:
     assert two["segments"] >= 2 and one["segments"] == 1
     assert one["terms"] == two["terms"]
     assert one["stored"] == two["stored"]
+    # The arrays each writer process derived from its own segments are those
+    # the commit derives when they are missing.
+    again = tmp_path / "again"
+    shutil.copytree(tmp_path / "two", again)
+    shutil.rmtree(again / derived.FOLDER)
+    ensure_derived(again, [open_newest_readable(again).index])
+    ours, theirs = derived_files(tmp_path / "two"), derived_files(again)
+    assert len({name.partition("/")[0] for name in ours}) == two["segments"]
+    assert ours.keys() == theirs.keys()
+    for name, data in theirs.items():
+        assert ours[name] == data, name
+
+
+def derived_files(index_dir: Path) -> dict[str, bytes]:
+    folder = index_dir / derived.FOLDER
+    return {str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.glob("*/*"))}
