@@ -56,36 +56,40 @@ class Pattern:
 
 #: Characters of context a snippet keeps before its first match (when the text has them).
 MIN_CONTEXT = 30
-#: Characters read around each occurrence of a query syllable (a match spans a few words).
-REACH = 160
+#: Put between the syllables of words read apart (`syllables_near`): it is no
+#: query syllable, so no match runs across the words left out.
+GAP = Syl("", "", -1, -1)
 
 
 def syllables_near(text: str, spans: list[tuple[int, int]],
                    wanted: frozenset[str]) -> list[Syl]:
-    """The syllables of the words around each occurrence of a `wanted` folded syllable.
+    """The syllables of the words holding a `wanted` folded syllable, `GAP` between runs.
 
-    Every match of a query starts at one of its syllables, so marks (and the
-    snippet) come out as from `text_syllables` over the whole text, for a
-    fraction of the cost on a long body. Falls back to the whole text when a
-    wanted form is not a plain syllable (codes, decimals) or the text is not NFC.
+    Every syllable of a match is one of the query's, so marks (and the
+    snippet, cut from the text by the marks' offsets) come out as from
+    `text_syllables` over the whole text, for a fraction of the cost on a
+    long body. Falls back to the whole text when a wanted form is not a plain
+    syllable (codes, decimals) or the text is not NFC.
     """
     if not wanted or not all(w.isascii() and w.isalnum() for w in wanted) \
             or not unicodedata.is_normalized("NFC", text):
         return text_syllables(text, spans)
-    windows: list[list[int]] = []
-    for start, end in find_folded(text, wanted):
-        a, b = max(0, start - REACH), end + REACH
-        if windows and a <= windows[-1][1]:
-            windows[-1][1] = b
-        else:
-            windows.append([a, b])
-    if not windows:
-        return []
     starts = [start for start, _ in spans]
-    picked: list[tuple[int, int]] = []
-    for a, b in windows:
-        picked.extend(spans[bisect.bisect_left(starts, a) : bisect.bisect_right(starts, b)])
-    return text_syllables(text, picked)
+    runs: list[list[int]] = []  # [first, last + 1] word indexes
+    for start, _ in find_folded(text, wanted):
+        i = bisect.bisect_right(starts, start) - 1
+        if i < 0 or spans[i][1] <= start:  # not inside a word
+            continue
+        if runs and i <= runs[-1][1]:
+            runs[-1][1] = max(runs[-1][1], i + 1)
+        else:
+            runs.append([i, i + 1])
+    out: list[Syl] = []
+    for a, b in runs:
+        if out:
+            out.append(GAP)
+        out.extend(text_syllables(text, spans[a:b]))
+    return out
 
 
 def word_spans(text: str) -> list[tuple[int, int]]:

@@ -425,3 +425,28 @@ def test_phrase_through_decoded_position_keys_agrees(engine, monkeypatch):
 def test_accented_query_keeps_words_typed_without_accents(engine):
     assert engine.search("giá nho")["suggestion"] is None
     assert engine.search("gia nho")["suggestion"] == "giá nho"
+
+
+@pytest.mark.parametrize("query", [
+    "xây dựng", "xay dung Dang", "Đảng", "dang", "nha o", "Hà Nội", "ha noi", "mua lu",
+])
+def test_marks_from_the_words_around_matches_are_the_whole_texts(query: str) -> None:
+    """Reading only the words holding query syllables marks what the whole text marks,
+    and no match runs across the words left out (`xây nhà dựng` is not `xây dựng`)."""
+    from engine.query import parse
+    from engine.snippets import Pattern, find_marks, syllables_near, text_syllables, word_spans
+    from indexer.analysis import folded
+
+    body = ("Xây nhà dựng cửa ở Hà Nội. Đảng bộ xây dựng Đảng trong sạch, vững mạnh; "
+            "đang xây dựng nhà ở xã hội. Mùa lũ, Hà  Nội mưa to; hà nội (viết thường) "
+            "và HÀ NỘI. " * 3)
+    patterns = [Pattern(tuple(s.folded for s in term.syllables),
+                        tuple(s.text if s.accented else None for s in term.syllables), key)
+                for key, term in enumerate(t for c in parse(query).clauses
+                                           for t in c.alternatives)]
+    wanted = frozenset(f for p in patterns for f in p.folded)
+    spans = word_spans(body)
+    whole = find_marks(text_syllables(body, spans), patterns)
+    assert whole, query
+    assert find_marks(syllables_near(body, spans, wanted), patterns) == whole
+    assert [m for m in whole if folded(body[m[0]:m[1]]) == "xay nha dung"] == []
