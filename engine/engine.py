@@ -32,6 +32,10 @@ from .timeline import UNDATED, date_range, months, range_mask, undated_mask
 
 SORTS = ("relevance", "date")
 MAX_PER_PAGE = 100
+#: Values per facet list for clients that need no more (the JSON API, the CLI).
+DEFAULT_FACET_LIMIT = 100
+#: The most values a limited facet list holds (`facet_limit`).
+MAX_FACET_LIMIT = 10_000
 #: Top hits whose text is read to find the suggested spelling as written.
 SUGGESTION_DOCS = 10
 #: Score of an article found only because it is about the place the query names
@@ -60,6 +64,7 @@ class SearchEngine:
         date_to: str | None = None,
         timeline: bool = False,
         snippets: bool = True,
+        facet_limit: int | None = None,
     ) -> dict:
         """Results for `q` as the /api/search JSON (see interface.md).
 
@@ -68,7 +73,9 @@ class SearchEngine:
         (`timeline`, the date range itself left out so every month shows) and
         the undated count (`undated`). `snippets=False` gives hits without
         snippet and marks (`snippet` empty, no suggestion): what exports need,
-        for a tenth of the cost.
+        for a tenth of the cost. `facet_limit` keeps that many values in each
+        facet list and tree level (the most frequent, and the selected ones);
+        `facet_totals` then says how many each facet has.
         """
         started = time.perf_counter()
         q = "" if q is None else str(q)
@@ -94,6 +101,9 @@ class SearchEngine:
                        "locality_tree_2025": []},
             "relations": [],
         }
+        if facet_limit is not None:
+            facet_limit = _clamp_int(facet_limit, MAX_FACET_LIMIT, 1, MAX_FACET_LIMIT)
+            result["facet_totals"] = {name: 0 for name in FACETS}
         if timeline:
             result["timeline"] = []
             result["undated"] = 0
@@ -103,14 +113,15 @@ class SearchEngine:
             if snap is None:
                 result["took_ms"] = _ms(started)
                 return result
-            self._search(snap, parsed, filters, sort, page, per_page, result, snippets)
+            self._search(snap, parsed, filters, sort, page, per_page, result, snippets,
+                         facet_limit)
             snap.settle()
         result["took_ms"] = _ms(started)
         return result
 
     def _search(self, snap: Snapshot, parsed: ParsedQuery, filters: dict[str, list[str]],
                 sort: str, page: int, per_page: int, result: dict,
-                snippets: bool = True) -> None:
+                snippets: bool = True, facet_limit: int | None = None) -> None:
         view, facets = snap.view, snap.facets
         years = filters.get("year", [])
         undated = UNDATED in years
@@ -172,7 +183,8 @@ class SearchEngine:
         if result["pages"] and page > result["pages"]:
             page = result["pages"]
             result["page"] = page
-        result["facets"] = facets.counts(unfiltered, masks, filters)
+        result["facets"] = facets.counts(unfiltered, masks, filters, facet_limit,
+                                         result.get("facet_totals"))
         if undated:
             result["filters"] = {**filters, "year": [*filters.get("year", []), UNDATED]}
         no_date = unfiltered & undated_base & undated_mask(facets.dates)

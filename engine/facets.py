@@ -136,12 +136,15 @@ class FacetIndex:
                                                     counts[order].tolist(), strict=True)]
 
     def counts(
-        self, matched: np.ndarray, masks: dict[str, np.ndarray], selected: Mapping[str, list[str]]
+        self, matched: np.ndarray, masks: dict[str, np.ndarray], selected: Mapping[str, list[str]],
+        limit: int | None = None, totals: dict[str, int] | None = None,
     ) -> dict[str, list[dict]]:
         """All facets' counts: each facet filtered by every selection except its own.
 
         Selected values are always listed (with their count, possibly 0) so a
-        user can see and undo their choice.
+        user can see and undo their choice. With `limit`, each list (and each
+        level of `locality_tree`) keeps its `limit` most frequent values and
+        the selected ones; `totals` then gets how many values each facet has.
         """
         result: dict[str, list[dict]] = {}
         for name in FACETS:
@@ -150,9 +153,16 @@ class FacetIndex:
                 if other != name:
                     base = base & mask
             pairs = self.count(name, base)
-            present = {value for value, _ in pairs}
             chosen = selected.get(name, [])
-            for value in resolve_2025(chosen) if name == "commune_2025" else chosen:
+            if name == "commune_2025":
+                chosen = resolve_2025(chosen)
+            if totals is not None:
+                totals[name] = len(pairs)
+            if limit is not None and len(pairs) > limit:
+                wanted = set(chosen)
+                pairs = pairs[:limit] + [p for p in pairs[limit:] if p[0] in wanted]
+            present = {value for value, _ in pairs}
+            for value in chosen:
                 if value not in present:
                     pairs.append((value, 0))
             entries = []
@@ -165,15 +175,18 @@ class FacetIndex:
                     entry["label"] = unit.label if unit else value
                 entries.append(entry)
             result[name] = entries
-        result["locality_tree"] = self.tree(matched, masks)
+        result["locality_tree"] = self.tree(matched, masks, limit, selected)
         result["locality_tree_2025"] = tree_2025(result["province_2025"],
                                                  result["commune_2025"])
         return result
 
-    def tree(self, matched: np.ndarray, masks: dict[str, np.ndarray]) -> list[dict]:
+    def tree(self, matched: np.ndarray, masks: dict[str, np.ndarray], limit: int | None = None,
+             selected: Mapping[str, list[str]] | None = None) -> list[dict]:
         """Province → district → commune with counts, each level's own selection ignored.
 
-        A node is listed when it counts, or when a node below it does.
+        A node is listed when it counts, or when a node below it does; with
+        `limit`, only the `limit` most frequent nodes of each level count (and
+        those named as `selected`).
         """
         tree = self.tree_entries
         if not len(tree.docs):
@@ -188,6 +201,15 @@ class FacetIndex:
             keep &= base[tree.docs]
             counts += np.bincount(tree.vals[keep], minlength=len(tree.nodes))
         shown = counts > 0
+        if limit is not None:
+            for level, name in enumerate(LEVELS, 1):
+                at_level = np.nonzero(shown & (tree.depth == level))[0]
+                if len(at_level) > limit:
+                    order = at_level[np.lexsort((tree.rank[at_level], -counts[at_level]))]
+                    wanted = set((selected or {}).get(name, []))
+                    for i in order[limit:].tolist():
+                        if tree.nodes[i][-1] not in wanted:
+                            shown[i] = False
         for _ in range(2):  # the parents and grandparents of what counts
             up = tree.parent[shown]
             shown[up[up >= 0]] = True

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.engine import DEFAULT_FACET_LIMIT
 from indexer.extract import extract_file
 from indexer.schema import FACETS, facet_values
 
@@ -390,7 +391,8 @@ def test_cli_json_is_the_api_result(search_index, engine):
         cwd=REPO, capture_output=True, text=True, check=True,
     )
     printed = json.loads(out.stdout)
-    direct = engine.search("xay dung chinh don dang", filters={"province": ["Hà Nam"]})
+    direct = engine.search("xay dung chinh don dang", filters={"province": ["Hà Nam"]},
+                           facet_limit=DEFAULT_FACET_LIMIT)
     printed.pop("took_ms")
     direct.pop("took_ms")
     assert printed == direct

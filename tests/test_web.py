@@ -113,6 +113,50 @@ def test_facet_filters_narrow_and_repeat_as_or(live_server: LiveServer) -> None:
     assert labels[code] and code in labels[code]
 
 
+def tree_nodes(tree: list[dict], path: tuple[str, ...] = ()) -> dict[tuple[str, ...], int]:
+    """Path (province, district, commune) → count of every node of a locality tree."""
+    out: dict[tuple[str, ...], int] = {}
+    for node in tree:
+        out[(*path, node["value"])] = node["count"]
+        out.update(tree_nodes(node.get("children") or [], (*path, node["value"])))
+    return out
+
+
+def test_api_lists_the_most_frequent_facet_values_up_to_facet_limit(
+        live_server: LiveServer) -> None:
+    """A broad search over a large archive lists every place it counts unless told not to:
+    `facet_limit` keeps the top values (and the selected ones) and says how many there are."""
+    every = get(live_server, "/api/search", q=QUERY, facet_limit=10_000).json()
+    full = every["facets"]
+    assert len(full["province"]) >= 2 and len(full["commune"]) >= 2
+    assert every["facet_totals"]["province"] == len(full["province"])
+    one = get(live_server, "/api/search", q=QUERY, facet_limit=1).json()
+    assert one["total"] == every["total"] and one["hits"] == every["hits"]
+    for name in ("province", "district", "commune", "province_2025", "directive"):
+        assert one["facets"][name] == full[name][:1], name
+        assert one["facet_totals"][name] == every["facet_totals"][name] == len(full[name])
+    levels = tree_nodes(full["locality_tree"])
+    kept = tree_nodes(one["facets"]["locality_tree"])
+    assert kept and set(kept) < set(levels)
+    assert all(levels[node] == count for node, count in kept.items())
+    for depth in (1, 2, 3):  # each level: its most frequent node, and the parents of those below
+        top = max((p for p in levels if len(p) == depth), key=lambda p: (levels[p], p))
+        parents = {p[:depth] for p in kept if len(p) > depth}
+        own = {p for p in kept if len(p) == depth} - parents
+        assert len(own) <= 1 and all(levels[p] == levels[top] for p in own)
+    # A ticked value stays listed, with its count, however far down it ranks.
+    last = full["province"][-1]
+    ticked = get(live_server, "/api/search", q=QUERY, facet_limit=1,
+                 province=last["value"]).json()
+    assert last in ticked["facets"]["province"]
+    assert (last["value"],) in tree_nodes(ticked["facets"]["locality_tree"])
+    for bad in ("0", "many", "-1"):
+        reply = get(live_server, "/api/search", q=QUERY, facet_limit=bad)
+        assert reply.status == 400 and "facet_limit" in reply.json()["error"]["message"]
+    default = get(live_server, "/api/search", q=QUERY).json()
+    assert default["facets"] == full and default["facet_totals"] == every["facet_totals"]
+
+
 def test_search_page_keeps_every_state_in_links(live_server: LiveServer) -> None:
     code = "21-KL/TW"
     page = get(live_server, "/search", q=QUERY, directive=code, sort="date", per_page=1)

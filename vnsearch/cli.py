@@ -120,15 +120,18 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, workers: int | 
 @click.option("--page", type=click.IntRange(min=1), default=1)
 @click.option("--per-page", type=click.IntRange(min=1, max=100), default=10)
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the JSON of /api/search.")
+@click.option("--facet-limit", type=click.IntRange(min=1), default=None,
+              help="Values listed per facet and locality tree level (default: as /api/search).")
 @click.option("--format", "export_format", type=click.Choice(["csv", "jsonl"]), default=None,
               help="Print every hit (all pages) as /export.csv or /export.jsonl does.")
 @backend_option
 def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_json: bool,
-           date_from: datetime | None, date_to: datetime | None,
+           facet_limit: int | None, date_from: datetime | None, date_to: datetime | None,
            export_format: str | None, backend: str | None,
            **facets: tuple[str, ...]) -> None:
     """Search the index."""
     from engine import SearchEngine
+    from engine.engine import DEFAULT_FACET_LIMIT
 
     if not Path(index_dir).is_dir():
         raise click.ClickException(f"no index at {index_dir}: run `vnsearch index` first")
@@ -150,7 +153,7 @@ def search(query: str, index_dir: str, sort: str, page: int, per_page: int, as_j
             out.flush()
             return
         result = engine.search(query, filters=filters, sort=sort, page=page, per_page=per_page,
-                               **dates)
+                               facet_limit=facet_limit or DEFAULT_FACET_LIMIT, **dates)
     except IndexUnavailable as err:
         raise click.ClickException(f"the index cannot answer now ({err}); try again") from None
     if as_json:

@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, abort, request
 
+from engine.engine import DEFAULT_FACET_LIMIT, MAX_FACET_LIMIT
+
 from .pages import not_found_message
 from .params import MAX_SUGGESTIONS, int_param, parse_search_args, prefix_param, query_param
 from .shared_engine import get_engine
@@ -17,7 +19,10 @@ api = Blueprint("api", __name__)
 def search() -> dict[str, Any]:
     """Exactly what `vnsearch search --json` prints, for the same parameters."""
     state = parse_search_args(request.args)
-    return get_engine().search(state.q, **state.engine_args)  # type: ignore[arg-type]
+    limit = int_param(request.args, "facet_limit", DEFAULT_FACET_LIMIT, 1, MAX_FACET_LIMIT,
+                      "Số giá trị mỗi bộ lọc (facet_limit)")
+    return get_engine().search(state.q, facet_limit=limit,  # type: ignore[arg-type]
+                               **state.engine_args)
 
 
 @api.get("/timeline")

@@ -235,8 +235,12 @@ def unit_name(param: str, name: str) -> str:
 
 
 def _tree_from_field(tree: list[dict[str, Any]], state: SearchState, ids: _Ids,
-                     level: int = 0) -> list[FacetNode]:
-    """The search layer's `locality_tree` facet, when it provides one."""
+                     level: int = 0, fold: bool = False) -> list[FacetNode]:
+    """The search layer's `locality_tree` facet, when it provides one.
+
+    With `fold`, the provinces `fold_tree` would fold are not built below
+    the top (a broad search counts thousands of places).
+    """
     params = ("province", "district", "commune")
     param = params[min(level, 2)]
     nodes = []
@@ -244,9 +248,23 @@ def _tree_from_field(tree: list[dict[str, Any]], state: SearchState, ids: _Ids,
         value = str(entry.get("value", ""))
         node = FacetNode(param, value, unit_name(param, value), int(entry.get("count", 0)),
                          state.selected(param, value), ids(param))
-        node.children = _tree_from_field(entry.get("children") or [], state, ids, level + 1)
+        children = entry.get("children") or []
+        if fold and len(tree) > 1 and children and not node.checked \
+                and not _ticks_below(entry, state, params[1:]):
+            node.folded = len(children)
+        else:
+            node.children = _tree_from_field(children, state, ids, level + 1)
         nodes.append(node)
     return nodes
+
+
+def _ticks_below(entry: dict[str, Any], state: SearchState, params: tuple[str, ...]) -> bool:
+    """Whether a ticked value lies below `entry` of a facet tree (`params`: the levels below)."""
+    if not params or not any(state.filters.get(p) for p in params):
+        return False
+    return any(state.selected(params[0], str(child.get("value", "")))
+               or _ticks_below(child, state, params[1:])
+               for child in entry.get("children") or [])
 
 
 @lru_cache(maxsize=1)
@@ -265,7 +283,7 @@ def _gazetteer_parents() -> dict[tuple[str, str], list[tuple[str, ...]]]:
 
 
 def locality_tree(facets: dict[str, Any], hits: list[dict[str, Any]],
-                  state: SearchState, ids: _Ids) -> list[FacetNode]:
+                  state: SearchState, ids: _Ids, fold: bool = False) -> list[FacetNode]:
     """Province → district → commune, with counts.
 
     Uses `facets["locality_tree"]` when the search layer gives it. Otherwise the
@@ -274,7 +292,7 @@ def locality_tree(facets: dict[str, Any], hits: list[dict[str, Any]],
     parent that is itself in the facets). A name still unplaced stays on top.
     """
     if facets.get("locality_tree"):
-        nodes = _tree_from_field(facets["locality_tree"], state, ids)
+        nodes = _tree_from_field(facets["locality_tree"], state, ids, fold=fold)
         present = {(n.param, n.value) for n in _walk(nodes)}
         for param in ("province", "district", "commune"):
             for value in state.filters.get(param, []):
@@ -341,20 +359,30 @@ def unit_2025_label(value: str) -> str:
     return unit.label if unit else value
 
 
-def tree_2025(facets: dict[str, Any], state: SearchState, ids: _Ids) -> list[FacetNode]:
-    """2025 province → commune/ward/special zone; ticked values stay on screen."""
+def tree_2025(facets: dict[str, Any], state: SearchState, ids: _Ids,
+              fold: bool = False) -> list[FacetNode]:
+    """2025 province → commune/ward/special zone; ticked values stay on screen.
+
+    With `fold`, as `_tree_from_field`.
+    """
     nodes = []
-    for entry in facets.get("locality_tree_2025") or []:
+    tree = facets.get("locality_tree_2025") or []
+    for entry in tree:
         value = str(entry.get("value", ""))
         node = FacetNode("province_2025", value, value, int(entry.get("count", 0)),
                          state.selected("province_2025", value), ids("province_2025"))
-        for child in entry.get("children") or []:
+        nodes.append(node)
+        children = entry.get("children") or []
+        if fold and len(tree) > 1 and children and not node.checked \
+                and not _ticks_below(entry, state, ("commune_2025",)):
+            node.folded = len(children)
+            continue
+        for child in children:
             code = str(child.get("value", ""))
             node.children.append(FacetNode(
                 "commune_2025", code, str(child.get("label") or code),
                 int(child.get("count", 0)), state.selected("commune_2025", code),
                 ids("commune_2025")))
-        nodes.append(node)
     if not nodes:
         nodes = _flat_nodes("province_2025", facets.get("province_2025") or [], state, ids)
     present = {(n.param, n.value) for n in _walk(nodes)}
@@ -406,11 +434,11 @@ def facet_groups(result: dict[str, Any], state: SearchState) -> list[FacetGroup]
     facets = result.get("facets") or {}
     ids = _Ids()
     groups = []
-    p2025 = tree_2025(facets, state, ids)
+    p2025 = tree_2025(facets, state, ids, fold=True)
     fold_tree(p2025)
     groups.append(FacetGroup("province_2025", "Địa phương (từ 1/7/2025)",
                              *_split_visible(p2025), tree="2025"))
-    tree = locality_tree(facets, result.get("hits") or [], state, ids)
+    tree = locality_tree(facets, result.get("hits") or [], state, ids, fold=True)
     fold_tree(tree)
     groups.append(FacetGroup("locality", "Địa phương (trước sáp nhập 2025)",
                              *_split_visible(tree), tree="2022"))
