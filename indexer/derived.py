@@ -377,7 +377,6 @@ def view_postings(reader: Any, field: str) -> dict[str, np.ndarray]:
     """
     positional = reader.schema[field].format.supports("positions")
     terms: list[bytes] = []
-    counts: list[int] = []
     doc_parts: list[np.ndarray] = []
     tf_parts: list[np.ndarray] = []
     pos_parts: list[np.ndarray] = []
@@ -392,24 +391,35 @@ def view_postings(reader: Any, field: str) -> dict[str, np.ndarray]:
         else:
             docs, tfs = decode_postings(matcher)
         terms.append(raw)
-        counts.append(len(docs))
         doc_parts.append(docs)
         tf_parts.append(tfs)
+    return view_arrays(terms, doc_parts, tf_parts, pos_parts if positional else None,
+                       reader.doc_count_all())
+
+
+def view_arrays(terms: list[bytes], doc_parts: list[np.ndarray], tf_parts: list[np.ndarray],
+                pos_parts: list[np.ndarray] | None, doc_count: int) -> dict[str, np.ndarray]:
+    """`view_postings`' arrays from each term's (sorted) docnums, frequencies and positions.
+
+    Also what a segment's writer gives from the postings it still holds
+    (`whoosh_writing.BufferedSegmentWriter`), so it need not read them back.
+    """
     starts = np.zeros(len(terms) + 1, dtype=np.int64)
-    np.cumsum(counts, out=starts[1:])
+    np.cumsum([len(d) for d in doc_parts], out=starts[1:])
     offsets = np.zeros(len(terms) + 1, dtype=np.int64)
     sizes = np.fromiter((len(t) + 1 for t in terms), dtype=np.int64, count=len(terms))
     np.cumsum(sizes, out=offsets[1:])
     # Local document numbers: two bytes each while a segment holds at most 65,536 documents.
-    narrow = np.uint16 if reader.doc_count_all() <= 65536 else np.int32
+    narrow = np.uint16 if doc_count <= 65536 else np.int32
     docs = np.concatenate(doc_parts).astype(narrow) if doc_parts else np.zeros(0, narrow)
-    tfs = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.float32)
+    tfs = np.concatenate(tf_parts).astype(np.float32, copy=False) if tf_parts \
+        else np.zeros(0, np.float32)
     if len(tfs) and tfs.max() < 65536 and np.array_equal(tfs, np.floor(tfs)):
         tfs = tfs.astype(np.uint8 if tfs.max() < 256 else np.uint16)  # plain counts: narrow
     out = {"prefix": np.asarray([t[:TERM_PREFIX] for t in terms], dtype=f"S{TERM_PREFIX}"),
            "blob": np.frombuffer(b"".join(t + TERM_SEP for t in terms), dtype=np.uint8),
            "offsets": _narrow(offsets), "starts": _narrow(starts), "docs": docs, "tfs": tfs}
-    if positional:
+    if pos_parts is not None:
         pos_starts = np.zeros(len(terms) + 1, dtype=np.int64)
         np.cumsum([len(p) for p in pos_parts], out=pos_starts[1:])
         positions = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.int64)
@@ -424,8 +434,12 @@ def _narrow(offsets: np.ndarray) -> np.ndarray:
     return offsets.astype(np.int32) if not len(offsets) or offsets[-1] < 2**31 else offsets
 
 
-def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Arrays and manifest entries of one Whoosh segment reader (public reader API only)."""
+def derive(reader: Any, views: dict[str, dict[str, np.ndarray]] | None = None
+           ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Arrays and manifest entries of one Whoosh segment reader (public reader API only).
+
+    `views` holds `view_arrays` already built for some fields by the segment's writer.
+    """
     schema = reader.schema
     n = reader.doc_count_all()
     arrays: dict[str, np.ndarray] = {}
@@ -437,7 +451,8 @@ def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
                 [reader.doc_field_length(d, field, 0) or 0 for d in range(n)],
                 dtype=np.float32)
             lengths.append(field)
-            for part, array in view_postings(reader, field).items():
+            built = views.get(field) if views else None
+            for part, array in (built or view_postings(reader, field)).items():
                 arrays[f"post.{field}.{part}"] = array
         elif field.startswith(FACET_PREFIX) and schema[field].column_type is not None:
             name = field[len(FACET_PREFIX):]
@@ -462,12 +477,13 @@ def derive(reader: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
                     "dates": has_dates, "tree": tree}
 
 
-def write(index_dir: str | Path, segid: str, reader: Any) -> Path:
+def write(index_dir: str | Path, segid: str, reader: Any,
+          views: dict[str, dict[str, np.ndarray]] | None = None) -> Path:
     """Derive one segment and publish its folder with one rename (a no-op when one exists)."""
     final = segment_folder(index_dir, segid)
     parent = final.parent
     parent.mkdir(exist_ok=True)
-    arrays, entries = derive(reader)
+    arrays, entries = derive(reader, views)
     work = Path(tempfile.mkdtemp(prefix=f".{segid}.", dir=parent))
     try:
         written = []

@@ -71,6 +71,12 @@ class VietnameseText(fields.TEXT):
         if not isinstance(value, str) or kwargs:
             yield from super().index(value, **kwargs)
             return
+        for tbytes, freq, weight, vbytes, _ in self.index_with_positions(value):
+            yield tbytes, freq, weight, vbytes
+
+    def index_with_positions(self, value: str
+                             ) -> Iterator[tuple[bytes, int, float, bytes, list[int]]]:
+        """`index`'s postings with each term's positions beside its encoded value."""
         boost = self.format.field_boost
         # The format, not the view, decides: an index written before keeps its own.
         encode = self.format.encode if self.format.supports("positions") else _frequency
@@ -85,7 +91,7 @@ class VietnameseText(fields.TEXT):
                     vbytes = single[pos] = encode(positions)
             else:
                 vbytes = encode(positions)
-            yield term.encode("utf-8"), freq, freq * boost, vbytes
+            yield term.encode("utf-8"), freq, freq * boost, vbytes, positions
 
 
 #: Encoded positions of a term found once: format class → position → bytes.

@@ -22,6 +22,7 @@ from pathlib import Path
 from pickle import dumps
 from typing import Any
 
+import numpy as np
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
@@ -248,11 +249,13 @@ def write_derived(ix: GenerationIndex, current: set[str] | None = None) -> list[
     return [segment.segid for segment in toc.segments]
 
 
-def derive_segment(storage: FileStorage, schema: Any, segment: Segment) -> None:
-    """Write one segment's derived arrays, read back from its finished files."""
+def derive_segment(storage: FileStorage, schema: Any, segment: Segment,
+                   views: dict[str, dict[str, Any]] | None = None) -> None:
+    """Write one segment's derived arrays, read back from its finished files
+    but for the text `views` its writer kept (`BufferedSegmentWriter.keep_views`)."""
     reader = SegmentReader(storage, schema, segment)
     try:
-        derived.write(storage.folder, segment.segid, reader)
+        derived.write(storage.folder, segment.segid, reader, views)
     finally:
         reader.close()
 
@@ -275,12 +278,14 @@ MAX_BUFFERED_POSTINGS = 10_000_000
 class _TermPostings:
     """One term's postings in a segment being written, in document order."""
 
-    __slots__ = ("docnums", "weights", "values")
+    __slots__ = ("docnums", "weights", "values", "positions")
 
     def __init__(self) -> None:
         self.docnums = array("I")
         self.weights = array("d")
         self.values: list[bytes] = []
+        #: Every posting's positions, one after the other (positional views only).
+        self.positions = array("I")
 
 
 class BufferedSegmentWriter(SegmentWriter):
@@ -301,6 +306,10 @@ class BufferedSegmentWriter(SegmentWriter):
         #: field name → term bytes → postings
         self._postings: dict[str, dict[bytes, _TermPostings]] = {}
         self.buffered = 0
+        #: Whether to keep each text view's derived posting arrays (`derived.view_arrays`)
+        #: in `views` as the segment is written, so they need not be read back.
+        self.keep_views = False
+        self.views: dict[str, dict[str, Any]] = {}
 
     def add_document(self, **fields: Any) -> None:
         self._check_state()
@@ -328,16 +337,32 @@ class BufferedSegmentWriter(SegmentWriter):
                     if terms is None:
                         terms = self._postings[fieldname] = {}
                     scorable = field.scorable
-                    for tbytes, freq, weight, vbytes in field.index(value):
-                        postings = terms.get(tbytes)
-                        if postings is None:
-                            postings = terms[tbytes] = _TermPostings()
-                        postings.docnums.append(docnum)
-                        postings.weights.append(weight * fieldboost)
-                        postings.values.append(vbytes)
-                        added += 1
-                        if scorable:
-                            length += freq
+                    if isinstance(value, str) and hasattr(field, "index_with_positions"):
+                        positional = field.format.supports("positions")
+                        for tbytes, freq, weight, vbytes, positions in \
+                                field.index_with_positions(value):
+                            postings = terms.get(tbytes)
+                            if postings is None:
+                                postings = terms[tbytes] = _TermPostings()
+                            postings.docnums.append(docnum)
+                            postings.weights.append(weight * fieldboost)
+                            postings.values.append(vbytes)
+                            if positional:
+                                postings.positions.extend(positions)
+                            added += 1
+                            if scorable:
+                                length += freq
+                    else:
+                        for tbytes, freq, weight, vbytes in field.index(value):
+                            postings = terms.get(tbytes)
+                            if postings is None:
+                                postings = terms[tbytes] = _TermPostings()
+                            postings.docnums.append(docnum)
+                            postings.weights.append(weight * fieldboost)
+                            postings.values.append(vbytes)
+                            added += 1
+                            if scorable:
+                                length += freq
                 customval = fields.get(f"_stored_{fieldname}", value)
                 perdocwriter.add_field(fieldname, field, customval if field.stored else None,
                                        length)
@@ -385,9 +410,26 @@ class BufferedSegmentWriter(SegmentWriter):
                                       lengths)
             prefix = pack_ushort(fieldwriter._fieldid)
             add_term = fieldwriter._tindex.add
-            for tbytes in sorted(terms):
+            ordered = sorted(terms)
+            for tbytes in ordered:
                 add_term(prefix + tbytes, term_writer.write(terms[tbytes]).to_bytes())
             fieldwriter.finish_field()
+            field = self.schema[fieldname]
+            if self.keep_views and field.scorable:
+                self.views[fieldname] = self._view(field, [terms[t] for t in ordered], ordered)
+
+    def _view(self, field: Any, postings: list[_TermPostings], terms: list[bytes]
+              ) -> dict[str, Any]:
+        """`derived.view_arrays` of one field from the postings written."""
+        docs = [np.frombuffer(p.docnums, dtype=np.uint32) for p in postings]
+        tfs = [np.frombuffer(p.weights, dtype=np.float64) for p in postings]
+        positions = None
+        if field.format.supports("positions"):
+            positions = [np.frombuffer(p.positions, dtype=np.uint32) for p in postings]
+            # Positions are kept only for views whose weights count them.
+            if sum(len(p) for p in positions) != sum(float(t.sum()) for t in tfs):
+                positions = None
+        return derived.view_arrays(terms, docs, tfs, positions, self.docnum)
 
 
 class _TermWriter:
@@ -491,6 +533,7 @@ class WhooshPartWriter:
     def _new_writer(self) -> BufferedSegmentWriter:
         writer = BufferedSegmentWriter(self._base, _lk=False)  # the update holds the lock
         writer.schema = self._schema
+        writer.keep_views = self._derive
         return writer
 
     def add(self, fields: Mapping[str, Any]) -> None:
@@ -500,13 +543,15 @@ class WhooshPartWriter:
             self._writer = self._new_writer()
 
     def _finalize(self) -> None:
-        segment = self._writer._finalize_segment()
+        writer = self._writer
+        segment = writer._finalize_segment()
         self._done.append(segment)
         if self._derive:
             try:
-                derive_segment(self._base.storage, self._schema, segment)
+                derive_segment(self._base.storage, self._schema, segment, writer.views)
             except Exception:  # noqa: BLE001 - a cache: ensure_derived tries again
                 pass
+            writer.views = {}
 
     def finish(self) -> list[Segment] | None:
         """The finished segments (picklable), or None when no document was added."""
