@@ -448,12 +448,14 @@ class _TermWriter:
         self.compression = postwriter._compression
         self.fixed_size = fixed_size
         self.lengths = lengths
+        #: Where the next byte goes: counted here, as asking the file is a system call.
+        self.offset = self.postfile.tell()
 
     def write(self, postings: _TermPostings) -> W3TermInfo:
         postfile, limit, lengths = self.postfile, self.limit, self.lengths
         info = W3TermInfo()
-        start = postfile.tell()
-        postfile.write(WHOOSH3_HEADER_MAGIC)
+        start = self.offset
+        out: list[bytes] = [WHOOSH3_HEADER_MAGIC]
         docnums, weights, values = postings.docnums, postings.weights, postings.values
         count = len(docnums)
         for first in range(0, count, limit):
@@ -487,10 +489,12 @@ class _TermWriter:
             infobytes = dumps((len(ids), ids[-1], maxweight, compression,
                                length_to_byte(minlength), length_to_byte(maxlength)), 2)
             blocklength = len(infobytes) + len(databytes)
-            postfile.write(pack_int(-blocklength if last == count else blocklength))
-            postfile.write(infobytes)
-            postfile.write(databytes)
-        info.set_extent(start, postfile.tell() - start)
+            out += (pack_int(-blocklength if last == count else blocklength), infobytes,
+                    databytes)
+        data = b"".join(out)
+        postfile.write(data)
+        self.offset += len(data)
+        info.set_extent(start, len(data))
         return info
 
     def _mini_values(self, values: list[bytes]) -> Any:
