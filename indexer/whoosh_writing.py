@@ -285,7 +285,7 @@ class _TermPostings:
         self.weights = array("d")
         self.values: list[bytes] = []
         #: Every posting's positions, one after the other (positional views only).
-        self.positions = array("I")
+        self.positions: array | None = None
 
 
 class BufferedSegmentWriter(SegmentWriter):
@@ -337,32 +337,27 @@ class BufferedSegmentWriter(SegmentWriter):
                     if terms is None:
                         terms = self._postings[fieldname] = {}
                     scorable = field.scorable
+                    positional = False
                     if isinstance(value, str) and hasattr(field, "index_with_positions"):
+                        entries = field.index_with_positions(value)
                         positional = field.format.supports("positions")
-                        for tbytes, freq, weight, vbytes, positions in \
-                                field.index_with_positions(value):
-                            postings = terms.get(tbytes)
-                            if postings is None:
-                                postings = terms[tbytes] = _TermPostings()
-                            postings.docnums.append(docnum)
-                            postings.weights.append(weight * fieldboost)
-                            postings.values.append(vbytes)
-                            if positional:
-                                postings.positions.extend(positions)
-                            added += 1
-                            if scorable:
-                                length += freq
                     else:
-                        for tbytes, freq, weight, vbytes in field.index(value):
-                            postings = terms.get(tbytes)
-                            if postings is None:
-                                postings = terms[tbytes] = _TermPostings()
-                            postings.docnums.append(docnum)
-                            postings.weights.append(weight * fieldboost)
-                            postings.values.append(vbytes)
-                            added += 1
-                            if scorable:
-                                length += freq
+                        entries = ((*entry, ()) for entry in field.index(value))
+                    for tbytes, freq, weight, vbytes, positions in entries:
+                        postings = terms.get(tbytes)
+                        if postings is None:
+                            postings = terms[tbytes] = _TermPostings()
+                        postings.docnums.append(docnum)
+                        postings.weights.append(weight * fieldboost)
+                        postings.values.append(vbytes)
+                        if positional:
+                            if postings.positions is None:
+                                postings.positions = array("I", positions)
+                            else:
+                                postings.positions.extend(positions)
+                        added += 1
+                        if scorable:
+                            length += freq
                 customval = fields.get(f"_stored_{fieldname}", value)
                 perdocwriter.add_field(fieldname, field, customval if field.stored else None,
                                        length)
@@ -425,9 +420,9 @@ class BufferedSegmentWriter(SegmentWriter):
         tfs = [np.frombuffer(p.weights, dtype=np.float64) for p in postings]
         positions = None
         if field.format.supports("positions"):
-            positions = [np.frombuffer(p.positions, dtype=np.uint32) for p in postings]
+            positions = [np.frombuffer(p.positions or b"", dtype=np.uint32) for p in postings]
             # Positions are kept only for views whose weights count them.
-            if sum(len(p) for p in positions) != sum(float(t.sum()) for t in tfs):
+            if sum(map(len, positions)) != sum(sum(p.weights) for p in postings):
                 positions = None
         return derived.view_arrays(terms, docs, tfs, positions, self.docnum)
 
