@@ -552,7 +552,7 @@ def main() -> None:
         jsonl = args.work / f"articles-{n}.jsonl"
         jsonl.write_text("".join(lines), "utf-8")
         index_dir = args.work / f"ours-{n}"
-        rates["ours"], line = index_rate(jsonl, n, args.workers, index_dir)
+        rates["ours"], _, line = index_rate(jsonl, n, args.workers, index_dir)
         print(f"ours (build_index):     {rates['ours']:.1f} articles/s ({line})")
         jsonl.unlink()
     else:
