@@ -193,6 +193,8 @@ class SearchEngine:
         if no_date.any() or undated:
             result["facets"]["year"].append(
                 {"value": UNDATED, "label": "Không rõ ngày", "count": int(no_date.sum())})
+            if "facet_totals" in result:
+                result["facet_totals"]["year"] += 1
         result["relations"] = _relations(snap, named, filters,
                                          {value for value, _ in
                                           facets.count("province_2025", matched)})
