@@ -2,6 +2,7 @@
 
     python bench/index.py [--limit N] [--full] [--keep DIR] [--compare-segmenter]
     python bench/index.py --add-one DIR [--runs N] [--before CHECKOUT --before-index DIR2]
+    python bench/index.py --stages [--limit N]
 
 Reads ../shared/data/vietnews/vietnews_valtest.jsonl.xz (43,238 articles; the
 first --limit of them, default 2000, for the timed comparisons) and reports:
@@ -17,6 +18,8 @@ first --limit of them, default 2000, for the timed comparisons) and reports:
 - with --full: builds the index of all articles at --keep (default
   /tmp/vnsearch-bench/vietnews-index), then times adding one new article
   end to end (`vnsearch index new.txt --index DIR` as a subprocess; target ≤ 1 s);
+- with --stages: only the CPU per article of bare pyvi, extraction,
+  segmentation and the views' terms, one after the other in this process;
 - with --add-one DIR: only that figure, over an existing index (use a copy:
   each run adds an article), --runs times, alternated with an older checkout
   (`--before`, run with its own .venv on its own copy `--before-index`).
@@ -168,6 +171,50 @@ def add_one_runs(index_dir: Path, runs: int, before: Path | None,
                       f"   (load {load:.2f}; {line})")
 
 
+def stages(records: list[dict], texts: list[str]) -> None:
+    """CPU per article of bare pyvi and of each indexing step, one process, same articles.
+
+    Shows what the full run's rate can reach at best: the steps before any
+    index writing (extraction, segmentation) against bare pyvi's cost.
+    """
+    from pyvi import ViTokenizer
+
+    from indexer.extract import extract_record
+    from indexer.schema import build_schema, content_hash, document_fields
+    from indexer.segment import segment
+
+    def cpu_ms(step: object, items: list) -> tuple[list, float]:
+        clock = CpuClock()
+        out = [step(item) for item in items]  # type: ignore[operator]
+        return out, 1000 * clock.seconds() / len(items)
+
+    schema = build_schema()
+    views = [name for name in schema.names() if hasattr(schema[name], "index_with_positions")]
+
+    def terms(fields: dict) -> int:
+        return sum(1 for name in views for _ in schema[name].index_with_positions(fields[name]))
+
+    ViTokenizer.tokenize("khởi động")
+    _, pyvi = cpu_ms(ViTokenizer.tokenize, texts)
+    articles, extraction = cpu_ms(lambda r: extract_record(r, "subset.jsonl"), records)
+    segment.cache_clear()
+    segmentation = analysis = 0.0
+    for article in articles:  # each article's segmentation is still cached for its terms
+        clock = CpuClock()
+        fields = document_fields(article, content_hash(article), "subset.jsonl")
+        segmentation += clock.seconds()
+        clock = CpuClock()
+        terms(fields)
+        analysis += clock.seconds()
+    segmentation, analysis = (1000 * x / len(articles) for x in (segmentation, analysis))
+    print(f"bare pyvi:                          {pyvi:6.2f} ms CPU/article")
+    print(f"extraction (text, metadata):        {extraction:6.2f}")
+    print(f"segmentation (the indexed fields):  {segmentation:6.2f}")
+    print(f"the {len(views)} views' terms and positions: {analysis:6.2f}")
+    print(f"(extraction + segmentation) / pyvi: {(extraction + segmentation) / pyvi:.2f}; "
+          f"a full run at 0.8x pyvi's rate has {pyvi / 0.8:.2f} ms for everything")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=2000, help="articles for the timed runs")
@@ -178,6 +225,8 @@ def main() -> None:
         action="store_true",
         help="also index with VNSEARCH_SEGMENTER=pyvi (pyvi's own features) in the same run",
     )
+    parser.add_argument("--stages", action="store_true",
+                        help="only the CPU per article of each step, in one process")
     parser.add_argument("--add-one", type=Path, metavar="DIR",
                         help="only time adding one article to the existing index DIR (a copy)")
     parser.add_argument("--runs", type=int, default=3, help="with --add-one: how many times")
@@ -201,6 +250,9 @@ def main() -> None:
     from indexer.segment import segment
 
     segment("khởi động")  # imports and the model loaded before any clock starts
+    if args.stages:
+        stages(records, texts)
+        return
     with tempfile.TemporaryDirectory(prefix="vnsearch-bench-") as tmp:
         work = Path(tmp)
         jsonl = work / "subset.jsonl"
