@@ -132,17 +132,18 @@ def syllables(text: str) -> list[Syllable]:
     # previous one: findall and str.find cost less than a match object each.
     find = normalised.find
     position = 0
-    tokens = []
+    tokens: list[Syllable] = []
     append = tokens.append
+    make = tuple.__new__  # Syllable(...) without NamedTuple's Python-level __new__
     for token in _SYLLABLE_RE.findall(normalised):
         start = find(token, position)
         position = start + len(token)
         if token[0].isdigit() and _CODE_RE.fullmatch(token) is not None:
             token = _canonical_form(token)
         if starts is None or ends is None:
-            append(Syllable(token, start, position))
+            append(make(Syllable, (token, start, position)))
         else:
-            append(Syllable(token, starts[start], ends[position - 1]))
+            append(make(Syllable, (token, starts[start], ends[position - 1])))
     return tokens
 
 
@@ -157,6 +158,7 @@ def segment(text: str) -> tuple[Word, ...]:
     tag = get_tagger()
     words: list[Word] = []
     append = words.append
+    make = tuple.__new__  # Word(...) without NamedTuple's Python-level __new__
     for chunk in _chunks(tokens, text):
         texts = [token.text for token in chunk]
         labels = tag(texts)
@@ -168,9 +170,9 @@ def segment(text: str) -> tuple[Word, ...]:
             head = chunk[first]
             if texts[first][0].isalnum():  # punctuation never starts a word
                 if i - first == 1:
-                    append(Word(head.text, head.start, head.end, (head,)))
+                    append(make(Word, (head.text, head.start, head.end, (head,))))
                 else:
-                    append(Word("_".join(texts[first:i]), head.start, chunk[i - 1].end,
-                                tuple(chunk[first:i])))
+                    append(make(Word, ("_".join(texts[first:i]), head.start, chunk[i - 1].end,
+                                       tuple(chunk[first:i]))))
             first = i
     return tuple(words)
