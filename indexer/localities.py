@@ -363,6 +363,16 @@ _CHINESE_NAMES = frozenset(
     "Thiên Tân|Tô Châu|Hàng Châu".split("|")
 )
 _HA_NAM = _exact_name_key("Hà Nam")
+# A Chinese province written after a name: "thành phố Trường Sa, tỉnh Hồ Nam" is Changsha.
+# (Not Sơn Tây nor Hà Bắc: Vietnamese provinces once, still named so in older texts.)
+_CHINESE_PROVINCE_AFTER = re.compile(
+    r"\s*(?:,\s*tỉnh|\(\s*(?:tỉnh)?)\s*(?:Hồ Nam|Hồ Bắc|Quảng Đông|Quảng Tây|Vân Nam|Phúc Kiến|"
+    r"An Huy|Cát Lâm|Giang Tây|Giang Tô|Chiết Giang|Tứ Xuyên|Sơn Đông|Thiểm Tây|Hải Nam|"
+    r"Thanh Hải|Cam Túc|Quý Châu|Liêu Ninh|Hắc Long Giang)\b")
+# A street junction before a name: "ngã ba Trường Chinh - Trường Sa" names two streets.
+_JUNCTION_BEFORE = re.compile(
+    r"(?:ngã (?:ba|tư|năm|sáu|bảy)|giao lộ|nút giao)\s+[^,.;:()\n\"“”]{1,40}?\s[-–]\s*$",
+    re.IGNORECASE)
 _CREDIT_BEFORE = re.compile(r"(?:Ảnh|Video|Clip|Đồ họa|Theo)\s*:\s*$")
 _STREET_WORDS = ("đường", "phố", "đại lộ", "tuyến", "giao lộ", "ngã tư", "ngã ba", "ngã sáu")
 _CHINA = re.compile(r"\bTrung Quốc\b|\bBắc Kinh\b|\bTQ\b")
@@ -577,7 +587,8 @@ class _Matcher:
         if end < len(toks) and _space_only(self.text, toks[end - 1], toks[end]) and \
                 toks[end].upper and not toks[end].text.isdigit():
             return None
-        if self._in_street_list(i):
+        if self._in_street_list(i) or _JUNCTION_BEFORE.search(
+                self.text, max(0, tok.start - 60), tok.start):
             return None
         if _CREDIT_BEFORE.search(self.text, max(0, tok.start - 12), tok.start):
             return None  # "Ảnh: Hải Dương": a photographer
@@ -710,13 +721,14 @@ def _keep(m: _Mention, kept: list[Unit]) -> None:
 
 
 def _drop_foreign(mentions: list[_Mention], text: str, era: int | None) -> list[_Mention]:
-    """Places of other countries: "tỉnh Hà Nam, Trung Quốc"; in a text about China, the
+    """Places of other countries: "tỉnh Hà Nam, Trung Quốc", "thành phố Trường Sa, tỉnh Hồ
+    Nam"; in a text about China, the
     bare name of a Chinese province or city ("từ Hàng Châu về Trùng Khánh"), and since
     2025, when Vietnam's own province Hà Nam is no more, "tỉnh Hà Nam"."""
     china = _CHINA.search(text) is not None
     out = []
     for m in mentions:
-        if _FOREIGN_AFTER.match(text, m.end):
+        if _FOREIGN_AFTER.match(text, m.end) or _CHINESE_PROVINCE_AFTER.match(text, m.end):
             continue
         name = _exact_name_key(text[m.start:m.end])
         if china and not _OLD_AFTER.match(text, m.end) and (

@@ -91,6 +91,11 @@ def test_people_streets_and_companies_are_not_places():
         ("Hồ Chí Minh", "1", None)]
     assert places("Công ty đấu giá hợp danh Hồng Lĩnh tổ chức bán đấu giá.") == []
     assert places("Cầu vượt Linh Xuân, ngã tư Thủ Đức kẹt xe.") == []
+    # a junction of two streets: the second street is no place either
+    assert places("Đến ngã ba Trường Chinh - Trường Sa, xe khách tông vào nhà dân ở "
+                  "TP. Pleiku, tỉnh Gia Lai.") == [("Gia Lai", "Pleiku", None)]
+    assert places("Bình Dương - Đồng Nai là hai tỉnh giáp ranh.") == [
+        ("Bình Dương", None, None), ("Đồng Nai", None, None)]
 
 
 def test_unique_names_bare_and_district_before_province():

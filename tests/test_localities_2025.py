@@ -135,6 +135,11 @@ def test_foreign_places_are_not_vietnamese_provinces():
     assert places("Nhiều thành phố của Trung Quốc ngập lụt, tỉnh Hà Nam bị nặng nhất.") == []
     # a Chinese city's name that a Vietnamese district also bears, bare in a story about China
     assert places("Chàng trai Trung Quốc đi bộ từ Hàng Châu về Trùng Khánh ăn Tết.") == []
+    # a Chinese city named as a Vietnamese unit, with its Chinese province after it
+    assert places("Một tổ chức giáo dục ở thành phố Trường Sa, tỉnh Hồ Nam cho biết.") == []
+    assert places("Ông làm việc ở Trường Sa (Hồ Nam) nhiều năm.") == []
+    assert [p[0] for p in places("Tàu cá ra vùng biển quần đảo Trường Sa câu mực.")] == [
+        "Khánh Hòa"]
     assert [p[0] for p in places("Huyện Trùng Khánh, tỉnh Cao Bằng bán hạt dẻ sang "
                                  "Trung Quốc.")] == ["Cao Bằng"]
     # but the old province is still what "(cũ)" means, and a Vietnamese place followed by a
