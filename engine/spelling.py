@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from cachetools import LRUCache
 from rapidfuzz import process
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from indexer.analysis import folded, syllables
 from indexer.normalize import lower
@@ -95,10 +95,17 @@ def _lone(concept: Concept) -> bool:
 MAX_EDITS = 2
 
 
+def max_edits(syllable: str) -> int:
+    """Edits allowed to correct a syllable of this length: a short word two edits from
+    another is rather another word (or none: `xyz` is not `kỳ`)."""
+    return 0 if len(syllable) < 3 else 1 if len(syllable) <= 4 else MAX_EDITS
+
+
 def corrected(snap: Snapshot, parsed: ParsedQuery) -> str | None:
     """The query with each syllable no article holds replaced by the likeliest indexed one.
 
-    Candidates within MAX_EDITS edits (rapidfuzz over the index's syllables),
+    Candidates within `max_edits` edits, a swap of two letters counting one
+    (rapidfuzz's optimal string alignment over the index's syllables),
     preferring fewer edits, then a word the neighbouring syllable forms with
     it in the index (`binh lucc` → `bình lục`), then frequency; the words
     are then spelled as most articles spell them (`Bình Lục`). None when no
@@ -138,8 +145,9 @@ def concepts_of_folded(syllables: tuple[str, ...], typed: tuple[str | None, ...]
 
 def _closest(vocab: Vocabulary, syllable: str, before: str | None,
              after: str | None) -> str | None:
-    found = process.extract(syllable, vocab.syllable_list, scorer=Levenshtein.distance,
-                            score_cutoff=MAX_EDITS, limit=50)
+    edits = max_edits(syllable)
+    found = process.extract(syllable, vocab.syllable_list, scorer=OSA.distance,
+                            score_cutoff=edits, limit=50) if edits else []
     if not found:
         return None
 

@@ -258,6 +258,7 @@ def test_completions_finish_the_typed_words(qs_engine) -> None:
     ("kon rayy", "Kon Rẫy"),
     ("xay dungg chinh don", "xây dựng chỉnh đốn"),
     ("sinh hoatt chinh tri", "sinh hoạt chính trị"),
+    ("binh lcu", "Bình Lục"),  # two letters swapped
 ])
 def test_a_typo_is_named_and_corrected_to_the_indexed_spelling(qs_engine, query: str,
                                                                 suggested: str) -> None:
@@ -269,6 +270,8 @@ def test_a_typo_is_named_and_corrected_to_the_indexed_spelling(qs_engine, query:
 
 def test_no_suggestion_for_words_nothing_is_near(qs_engine) -> None:
     assert qs_engine.search("asdkjh qwpoe zzxq mmmq")["suggestion"] is None
+    # two of three letters changed is another word, not a typo of `lục`
+    assert qs_engine.search("binh lxz")["suggestion"] is None
 
 
 def test_suggestion_keeps_the_tone_placement_most_articles_use(qs_engine) -> None:
