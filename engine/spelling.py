@@ -78,13 +78,20 @@ def _written(texts: list, concepts: list[Concept], vocab: Vocabulary,
         else:
             out.append((_restore(concepts[i], vocab), _lone(concepts[i])))
             i += 1
-    for (first, lone_first), (second, lone_second) in zip(out, out[1:], strict=False):
+    return None if _unwritten_pair(out, occurs) else " ".join(text for text, _ in out)
+
+
+def _unwritten_pair(words: list[tuple[str, bool]],
+                    occurs: Callable[[tuple[str, ...], tuple[str | None, ...]], bool]) -> bool:
+    """Whether a lone syllable given accents here (`words`: (text, lone)) stands beside a
+    neighbour no article writes it next to."""
+    for (first, lone_first), (second, lone_second) in zip(words, words[1:], strict=False):
         if lone_first or lone_second:
             pair = syllables(f"{first.split()[-1]} {second.split()[0]}")
             if len(pair) == 2 and not occurs(tuple(s.folded for s in pair),
                                              tuple(s.lowered for s in pair)):
-                return None
-    return " ".join(text for text, _ in out)
+                return True
+    return False
 
 
 def _lone(concept: Concept) -> bool:
@@ -129,10 +136,11 @@ def corrected(snap: Snapshot, parsed: ParsedQuery) -> str | None:
                 return None
             syllables[i], typed[i] = best, None
             fixed_any = True
-        words = []
-        for concept in concepts_of_folded(tuple(syllables), tuple(typed), vocab):
-            words.append(_restore(concept, vocab))
-        line = cased(snap, " ".join(words))
+        words = [(_restore(concept, vocab), _lone(concept))
+                 for concept in concepts_of_folded(tuple(syllables), tuple(typed), vocab)]
+        if _unwritten_pair(words, snap.scorer.occurs):
+            return None  # `binh lucc` over 2026 news, where no article writes Bình Lục
+        line = cased(snap, " ".join(text for text, _ in words))
         parts.append(f'"{line}"' if term.phrase else line)
     return " ".join(parts) if fixed_any else None
 

@@ -56,3 +56,11 @@ def test_no_suggestion_joins_syllables_no_article_writes_side_by_side(engine,
     result = engine.search(query)
     assert result["total"] > 0  # the syllables occur, apart
     assert result["suggestion"] is None, result["suggestion"]
+
+
+def test_a_typo_is_not_corrected_into_syllables_no_article_writes_side_by_side(engine) -> None:
+    """`binh lucc`: `lucc` is a typo of `lục`/`lực`, but `Bính lực` is no one's spelling."""
+    result = engine.search("binh lucc")
+    assert result["unmatched"] == ["lucc"]
+    assert result["suggestion"] is None, result["suggestion"]
+    assert engine.search("luc luongg")["suggestion"] == "lực lượng"
