@@ -249,13 +249,19 @@ def _tree_from_field(tree: list[dict[str, Any]], state: SearchState, ids: _Ids,
         node = FacetNode(param, value, unit_name(param, value), int(entry.get("count", 0)),
                          state.selected(param, value), ids(param))
         children = entry.get("children") or []
-        if fold and len(tree) > 1 and children and not node.checked \
-                and not _ticks_below(entry, state, params[1:]):
+        if fold and _folded(node, entry, len(tree), state, params[1:]):
             node.folded = len(children)
         else:
             node.children = _tree_from_field(children, state, ids, level + 1)
         nodes.append(node)
     return nodes
+
+
+def _folded(node: FacetNode, entry: dict[str, Any], siblings: int, state: SearchState,
+            below: tuple[str, ...]) -> bool:
+    """Whether `fold_tree` would fold this top-level node: the nodes under it need not be built."""
+    return siblings > 1 and bool(entry.get("children")) and not node.checked \
+        and not _ticks_below(entry, state, below)
 
 
 def _ticks_below(entry: dict[str, Any], state: SearchState, params: tuple[str, ...]) -> bool:
@@ -373,8 +379,7 @@ def tree_2025(facets: dict[str, Any], state: SearchState, ids: _Ids,
                          state.selected("province_2025", value), ids("province_2025"))
         nodes.append(node)
         children = entry.get("children") or []
-        if fold and len(tree) > 1 and children and not node.checked \
-                and not _ticks_below(entry, state, ("commune_2025",)):
+        if fold and _folded(node, entry, len(tree), state, ("commune_2025",)):
             node.folded = len(children)
             continue
         for child in children:
