@@ -359,10 +359,10 @@ class XapianView:
     def _read_postings(self, view: str, word: str) -> tuple[np.ndarray, np.ndarray]:
         name = term(view, word)
         docids, wdfs = self._retry(lambda db: _read_postlist(db, name))
-        if not docids:
+        if not len(docids):
             return EMPTY_IDS, EMPTY_TF
-        ids, keep = self._docnums(np.asarray(docids, dtype=np.int64))
-        tfs = np.asarray(wdfs, dtype=np.float32)[keep]
+        ids, keep = self._docnums(docids)
+        tfs = wdfs[keep]
         order = np.argsort(ids, kind="stable")
         return ids[order].astype(np.int32), tfs[order]
 
@@ -584,27 +584,31 @@ def _open_copy(where: str) -> xapian.Database:
     return xapian.Database(where)
 
 
-def _read_postlist(db: xapian.Database, name: str) -> tuple[list[int], list[int]]:
+def _read_postlist(db: xapian.Database, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(docids, wdfs) of a posting list, as one match on the shard servers.
 
     Weighted by TfIdfWeight("nnn") a document's weight is the term's frequency in
     it, so the MSet holds the posting list: one message per shard, where a posting
     iterator gets one message per posting (and the binding's `postlist()` items
-    a round trip per posting for the document's length)."""
+    a round trip per posting for the document's length). The binding hands the
+    items over one call each: the loop does nothing else (no comparison with the
+    end, no rounding), a common word's 42,000 postings being read per query cold."""
     count = max(db.get_doccount(), 1)
     enquire = xapian.Enquire(db)
     enquire.set_query(xapian.Query(name))
     enquire.set_weighting_scheme(xapian.TfIdfWeight("nnn"))
     enquire.set_docid_order(xapian.Enquire.DONT_CARE)
     mset = enquire.get_mset(0, count, count)
-    docids: list[int] = []
-    wdfs: list[int] = []
-    it, end = mset._begin(), mset._end()  # noqa: SLF001 - bare iterator, no item objects
-    while it != end:
-        docids.append(it.get_docid())
-        wdfs.append(round(it.get_weight()))
-        next(it)
-    return docids, wdfs
+    size = mset.size()
+    it = mset._begin()  # noqa: SLF001 - a bare iterator: no item objects
+    docid, weight, step = it.get_docid, it.get_weight, it.__next__
+    docids = [0] * size
+    weights = [0.0] * size
+    for k in range(size):
+        docids[k] = docid()
+        weights[k] = weight()
+        step()
+    return np.asarray(docids, dtype=np.int64), np.rint(np.asarray(weights, dtype=np.float32))
 
 
 def field_names() -> tuple[str, ...]:
