@@ -277,13 +277,9 @@ class Scorer:
         for word, _df in self.vocab.variants(concept.key, concept.typed)[:4]:
             bonus += self.both("", word, self.weights.accent)
         if len(concept.folded) == 1 and concept.typed[0] is not None:
-            for word, _df in self.compounds_with(concept.typed[0])[:4]:
+            for word, _df in self.vocab.compounds_with(concept.typed[0])[:4]:
                 bonus += self.both("", word, self.weights.accent_compound)
         return bonus
-
-    def compounds_with(self, syllable: str) -> list[tuple[str, int]]:
-        """Accented compounds holding the accented `syllable`, most frequent first."""
-        return self.vocab.compounds_with(syllable)
 
     # -- phrases ---------------------------------------------------------------
 

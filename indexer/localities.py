@@ -587,8 +587,7 @@ class _Matcher:
         if end < len(toks) and _space_only(self.text, toks[end - 1], toks[end]) and \
                 toks[end].upper and not toks[end].text.isdigit():
             return None
-        if self._in_street_list(i) or _JUNCTION_BEFORE.search(
-                self.text, max(0, tok.start - 60), tok.start):
+        if self._in_street_list(i):
             return None
         if _CREDIT_BEFORE.search(self.text, max(0, tok.start - 12), tok.start):
             return None  # "Ảnh: Hải Dương": a photographer
@@ -611,7 +610,11 @@ class _Matcher:
         return _Mention(tok.start, span[-1].end, list(units), True, tok.start)
 
     def _in_street_list(self, i: int) -> bool:
-        """`đường Nguyễn Huệ, Đồng Khởi, Hai Bà Trưng`: names listed after a street word."""
+        """`đường Nguyễn Huệ, Đồng Khởi, Hai Bà Trưng`: names listed after a street word,
+        or the second street of a junction (`ngã ba Trường Chinh - Trường Sa`)."""
+        if _JUNCTION_BEFORE.search(self.text, max(0, self.tokens[i].start - 60),
+                                   self.tokens[i].start):
+            return True
         clause = re.split(r"[.;:()\n]", self.text[max(0, self.tokens[i].start - 200):
                                                  self.tokens[i].start])[-1]
         items = re.split(r",\s*(?:và\s+)?|\s+và\s+", clause)
@@ -721,10 +724,10 @@ def _keep(m: _Mention, kept: list[Unit]) -> None:
 
 
 def _drop_foreign(mentions: list[_Mention], text: str, era: int | None) -> list[_Mention]:
-    """Places of other countries: "tỉnh Hà Nam, Trung Quốc", "thành phố Trường Sa, tỉnh Hồ
-    Nam"; in a text about China, the
-    bare name of a Chinese province or city ("từ Hàng Châu về Trùng Khánh"), and since
-    2025, when Vietnam's own province Hà Nam is no more, "tỉnh Hà Nam"."""
+    """Places of other countries: "tỉnh Hà Nam, Trung Quốc", "thành phố Trường Sa, tỉnh
+    Hồ Nam"; in a text about China, the bare name of a Chinese province or city ("từ
+    Hàng Châu về Trùng Khánh"), and since 2025, when Vietnam's own province Hà Nam is
+    no more, "tỉnh Hà Nam"."""
     china = _CHINA.search(text) is not None
     out = []
     for m in mentions:
